@@ -1,0 +1,48 @@
+# Every target installs what it needs: a clean clone has no .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TEST_ENV = $(shell $(BIN)/python scripts/test_services.py)
+
+.PHONY: install run test lint format migrate check-migrations bench resilience browser-deps clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python scripts/run_demo.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+check-migrations: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test: install lint check-migrations
+	@$(BIN)/python scripts/test_services.py > /dev/null
+	env $(TEST_ENV) $(BIN)/pytest
+
+bench: install
+	@$(BIN)/python scripts/test_services.py > /dev/null
+	env $(TEST_ENV) $(BIN)/python -m tests.bench
+
+resilience: install
+	@$(BIN)/python scripts/test_services.py > /dev/null
+	env $(TEST_ENV) $(BIN)/pytest -m slow --run-slow -p no:randomly tests/resilience
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AuthorizersConfig(AppConfig):
+    name = "authorizers"
+    verbose_name = "Merchants and authorizer accounts"

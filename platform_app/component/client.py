@@ -1,0 +1,72 @@
+"""The component endpoints of WeChat's Open Platform, called with the component token.
+
+A dead component token (40001/40014/42001/42006) is refreshed once, single-flight, and the
+call retried once; a second dead-token answer is raised, never looped on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from platform_app.wechat.errors import WeChatTokenInvalid
+from platform_app.wechat.transport import WeChatTransport, get_transport
+
+from .services import token as component_token
+
+API_COMPONENT_TOKEN = "/cgi-bin/component/api_component_token"
+API_START_PUSH_TICKET = "/cgi-bin/component/api_start_push_ticket"
+API_CREATE_PREAUTHCODE = "/cgi-bin/component/api_create_preauthcode"
+API_QUERY_AUTH = "/cgi-bin/component/api_query_auth"
+API_AUTHORIZER_TOKEN = "/cgi-bin/component/api_authorizer_token"
+API_GET_AUTHORIZER_INFO = "/cgi-bin/component/api_get_authorizer_info"
+API_GET_AUTHORIZER_LIST = "/cgi-bin/component/api_get_authorizer_list"
+
+
+class ComponentClient:
+    def __init__(self, transport: WeChatTransport | None = None) -> None:
+        self.transport = transport or get_transport()
+        self.appid = settings.WECHAT_COMPONENT_APPID
+
+    def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        token = component_token.component_access_token_get()
+        try:
+            return self._post(path, token, body)
+        except WeChatTokenInvalid:
+            fresh = component_token.component_access_token_refresh(stale_token=token)
+            return self._post(path, fresh, body)
+
+    def _post(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.transport.post(
+            path,
+            params={"component_access_token": token},
+            body={"component_appid": self.appid, **body},
+        )
+
+    def start_push_ticket(self) -> dict[str, Any]:
+        return self.transport.post(
+            API_START_PUSH_TICKET,
+            body={
+                "component_appid": self.appid,
+                "component_secret": settings.WECHAT_COMPONENT_APPSECRET,
+            },
+        )
+
+    def create_preauthcode(self) -> dict[str, Any]:
+        return self._call(API_CREATE_PREAUTHCODE, {})
+
+    def query_auth(self, authorization_code: str) -> dict[str, Any]:
+        return self._call(API_QUERY_AUTH, {"authorization_code": authorization_code})
+
+    def authorizer_token(self, authorizer_appid: str, refresh_token: str) -> dict[str, Any]:
+        return self._call(
+            API_AUTHORIZER_TOKEN,
+            {"authorizer_appid": authorizer_appid, "authorizer_refresh_token": refresh_token},
+        )
+
+    def get_authorizer_info(self, authorizer_appid: str) -> dict[str, Any]:
+        return self._call(API_GET_AUTHORIZER_INFO, {"authorizer_appid": authorizer_appid})
+
+    def get_authorizer_list(self, offset: int = 0, count: int = 500) -> dict[str, Any]:
+        return self._call(API_GET_AUTHORIZER_LIST, {"offset": offset, "count": count})

@@ -1,0 +1,140 @@
+"""The component_verify_ticket and the component_access_token.
+
+The ticket is kept durably (WeChat pushes one every 10 minutes, each valid 12 hours, so a
+missed push is not an outage). The token is cached, and fetched single-flight: the fetch
+happens under a row lock on the ComponentState row, so when many callers across processes
+find it expired, one fetches and the rest wait and read its result.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from platform_app.wechat.transport import get_transport
+
+from ..models import ComponentState
+
+logger = logging.getLogger(__name__)
+
+API_COMPONENT_TOKEN = "/cgi-bin/component/api_component_token"
+TICKET_LIFETIME = timedelta(hours=12)
+# Fetch a new token when less than this is left: callers never hold one that dies mid-call.
+TOKEN_SAFETY_MARGIN = timedelta(minutes=5)
+# Beat refreshes ahead of the safety margin, so requests never wait for a fetch.
+TOKEN_REFRESH_AHEAD = timedelta(minutes=20)
+_CACHE_KEY = "component:access_token"
+
+
+class ComponentTicketMissing(Exception):
+    """No usable component_verify_ticket yet: WeChat has not pushed one (or it expired)."""
+
+
+def _state_for_update() -> ComponentState:
+    appid = settings.WECHAT_COMPONENT_APPID
+    ComponentState.objects.get_or_create(component_appid=appid)
+    return ComponentState.objects.select_for_update().get(component_appid=appid)
+
+
+def component_state_get() -> ComponentState:
+    state, _ = ComponentState.objects.get_or_create(component_appid=settings.WECHAT_COMPONENT_APPID)
+    return state
+
+
+def component_ticket_store(*, ticket: str, received_at: datetime) -> bool:
+    """Keep the newest ticket; an older push delivered late must not replace it."""
+    with transaction.atomic():
+        state = _state_for_update()
+        if state.ticket_received_at and state.ticket_received_at > received_at:
+            return False
+        state.verify_ticket = ticket
+        state.ticket_received_at = received_at
+        state.save(update_fields=["verify_ticket", "ticket_received_at", "updated_at"])
+    return True
+
+
+def _usable(token: str, expires_at: datetime | None, margin: timedelta) -> bool:
+    return bool(token) and expires_at is not None and expires_at - margin > timezone.now()
+
+
+def component_access_token_get() -> str:
+    cached = cache.get(_CACHE_KEY)
+    if cached and _usable(cached[0], cached[1], TOKEN_SAFETY_MARGIN):
+        return cached[0]
+    return _fetch_single_flight(stale_token=None, margin=TOKEN_SAFETY_MARGIN)
+
+
+def component_access_token_refresh(*, stale_token: str | None = None) -> str:
+    """Replace a token WeChat called dead; if another caller already did, use theirs."""
+    return _fetch_single_flight(stale_token=stale_token, margin=TOKEN_SAFETY_MARGIN, force=True)
+
+
+def component_access_token_refresh_if_expiring() -> bool:
+    """Beat's job: fetch a new token well before expiry. Returns whether it fetched."""
+    state = component_state_get()
+    if _usable(state.access_token, state.access_token_expires_at, TOKEN_REFRESH_AHEAD):
+        return False
+    _fetch_single_flight(stale_token=None, margin=TOKEN_REFRESH_AHEAD)
+    return True
+
+
+def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: bool = False) -> str:
+    with transaction.atomic():
+        state = _state_for_update()
+        current_ok = _usable(state.access_token, state.access_token_expires_at, margin)
+        if current_ok and (not force or state.access_token != stale_token):
+            _cache_token(state.access_token, state.access_token_expires_at)
+            return state.access_token
+        token, expires_at = _fetch(state)
+        state.access_token = token
+        state.access_token_expires_at = expires_at
+        state.access_token_fetched_at = timezone.now()
+        state.save(
+            update_fields=[
+                "access_token",
+                "access_token_expires_at",
+                "access_token_fetched_at",
+                "updated_at",
+            ]
+        )
+    _cache_token(token, expires_at)
+    return token
+
+
+def _fetch(state: ComponentState) -> tuple[str, datetime]:
+    if not state.verify_ticket or (
+        state.ticket_received_at and state.ticket_received_at + TICKET_LIFETIME < timezone.now()
+    ):
+        raise ComponentTicketMissing(
+            "No valid component_verify_ticket has been received yet: check that WeChat can "
+            "reach the authorization event URL (/wechat/component/events/)."
+        )
+    started = timezone.now()
+    payload = get_transport().post(
+        API_COMPONENT_TOKEN,
+        body={
+            "component_appid": settings.WECHAT_COMPONENT_APPID,
+            "component_appsecret": settings.WECHAT_COMPONENT_APPSECRET,
+            "component_verify_ticket": state.verify_ticket,
+        },
+    )
+    expires_at = started + timedelta(seconds=int(payload.get("expires_in", 7200)))
+    logger.info("component_access_token fetched, expires at %s", expires_at.isoformat())
+    return str(payload["component_access_token"]), expires_at
+
+
+def _cache_token(token: str, expires_at: datetime | None) -> None:
+    if not expires_at:
+        return
+    ttl = int((expires_at - timezone.now()).total_seconds())
+    if ttl > 0:
+        cache.set(_CACHE_KEY, (token, expires_at), ttl)
+
+
+def component_access_token_cache_clear() -> None:
+    cache.delete(_CACHE_KEY)

@@ -1,0 +1,32 @@
+"""Prometheus metrics shared by the web, worker and beat processes."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+WECHAT_CALLS = Counter(
+    "wechat_calls_total", "WeChat API calls by endpoint and errcode", ["endpoint", "errcode"]
+)
+WECHAT_LATENCY = Histogram(
+    "wechat_call_seconds",
+    "WeChat API call latency (one attempt)",
+    ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+TOKEN_REFRESHES = Counter(
+    "authorizer_token_refreshes_total", "authorizer_access_token refreshes by result", ["result"]
+)
+TOKEN_EXPIRY_HORIZON = Gauge(
+    "authorizer_token_expiry_horizon_seconds",
+    "Seconds until the earliest authorizer_access_token of an active authorizer expires",
+)
+AUTHORIZERS_NEEDING_REAUTH = Gauge(
+    "authorizers_needing_reauthorization", "Authorizers whose refresh token WeChat rejected"
+)
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests by route and status", ["route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_seconds",
+    "HTTP request latency by route",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

@@ -1,0 +1,45 @@
+import base64
+import hashlib
+import warnings
+
+from .base import DEBUG, DEVELOPMENT_SECRET_KEY, SECRET_KEY
+from .env import env
+
+
+def _derived_field_key(secret: str) -> str:
+    digest = hashlib.sha256(("field-encryption:" + secret).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+# Fernet keys: the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS_DERIVED = not FIELD_ENCRYPTION_KEYS
+if FIELD_ENCRYPTION_KEYS_DERIVED:
+    warnings.warn(
+        "FIELD_ENCRYPTION_KEYS is not set: deriving one from the secret key",
+        RuntimeWarning,
+        stacklevel=1,
+    )
+    FIELD_ENCRYPTION_KEYS = [_derived_field_key(SECRET_KEY)]
+
+# Production refuses to start on development secrets (checked in platform_app.checks too).
+INSECURE_DEFAULTS_IN_PRODUCTION = not DEBUG and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY or FIELD_ENCRYPTION_KEYS_DERIVED
+)
+
+# The merchant invite link lifetime.
+INVITE_MAX_AGE_SECONDS = env.int("INVITE_MAX_AGE_SECONDS", default=7 * 24 * 3600)
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# WeChat pushes are small; anything bigger is not WeChat.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)

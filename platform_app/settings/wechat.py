@@ -1,0 +1,21 @@
+from .env import env
+
+# Sandbox demo values: the sandbox (platform_app/sandbox) knows the same ones.
+WECHAT_COMPONENT_APPID = env.str("WECHAT_COMPONENT_APPID", default="wx0demo0component01")
+WECHAT_COMPONENT_APPSECRET = env.str(
+    "WECHAT_COMPONENT_APPSECRET", default="demo-component-secret-0123456789ab"
+)
+WECHAT_COMPONENT_TOKEN = env.str("WECHAT_COMPONENT_TOKEN", default="demotoken")
+WECHAT_COMPONENT_ENCODING_AES_KEY = env.str(
+    "WECHAT_COMPONENT_ENCODING_AES_KEY", default="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+)
+WECHAT_API_BASE = env.str("WECHAT_API_BASE", default="https://api.weixin.qq.com").rstrip("/")
+WECHAT_MP_BASE = env.str("WECHAT_MP_BASE", default="https://mp.weixin.qq.com").rstrip("/")
+
+WECHAT_CONNECT_TIMEOUT = env.float("WECHAT_CONNECT_TIMEOUT", default=3.0)
+WECHAT_READ_TIMEOUT = env.float("WECHAT_READ_TIMEOUT", default=5.0)
+# Attempts for -1, timeouts and connection errors (never for 4xxxx answers).
+WECHAT_MAX_ATTEMPTS = env.int("WECHAT_MAX_ATTEMPTS", default=3)
+WECHAT_BACKOFF_BASE = env.float("WECHAT_BACKOFF_BASE", default=0.2)
+WECHAT_BACKOFF_MAX = env.float("WECHAT_BACKOFF_MAX", default=2.0)
+WECHAT_POOL_SIZE = env.int("WECHAT_POOL_SIZE", default=64)

@@ -1,0 +1,142 @@
+"""WeChat's error catalogue: every failure of a WeChat call becomes one of these types.
+
+Callers branch on the type, never on errmsg text; errcode, errmsg and the rid WeChat
+appends to errmsg are kept for operators and for the merchant-facing error body.
+"""
+
+from __future__ import annotations
+
+import re
+
+_RID_RE = re.compile(r"rid:\s*([0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8})")
+
+
+def parse_rid(errmsg: str) -> str | None:
+    match = _RID_RE.search(errmsg or "")
+    return match.group(1) if match else None
+
+
+class WeChatError(Exception):
+    """Base of every WeChat failure. `errcode` is None when WeChat never answered."""
+
+    retryable = False
+
+    def __init__(self, errmsg: str = "", *, errcode: int | None = None, api: str = "") -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.rid = parse_rid(errmsg)
+        self.api = api
+        code = f"{errcode} " if errcode is not None else ""
+        super().__init__(f"{api}: {code}{errmsg}")
+
+
+# --- WeChat did not answer usably -------------------------------------------------------
+class WeChatTransportError(WeChatError):
+    """No usable answer: timeout, connection failure, non-JSON or HTTP error."""
+
+
+class WeChatTimeout(WeChatTransportError):
+    retryable = True
+
+
+class WeChatConnectionError(WeChatTransportError):
+    retryable = True
+
+
+class WeChatBadResponse(WeChatTransportError):
+    """A 5xx, a non-JSON body or JSON that is not an object."""
+
+
+# --- WeChat answered with an errcode ----------------------------------------------------
+class WeChatAPIError(WeChatError):
+    """WeChat answered with a non-zero errcode not covered by a narrower type."""
+
+
+class WeChatBusy(WeChatAPIError):
+    """-1 system error: WeChat asks to retry."""
+
+    retryable = True
+
+
+class WeChatTokenInvalid(WeChatAPIError):
+    """The access token is dead (wrong, replaced or expired): refresh and retry once."""
+
+
+class WeChatQuotaExceeded(WeChatAPIError):
+    """Daily (45009) or minute (45011) quota reached."""
+
+
+class WeChatInvalidOpenid(WeChatAPIError):
+    pass
+
+
+class WeChatOpenidMismatch(WeChatAPIError):
+    pass
+
+
+class WeChatPermissionDenied(WeChatAPIError):
+    """The call is not allowed for this account or platform."""
+
+
+class WeChatPermissionSetMissing(WeChatPermissionDenied):
+    """61007: the authorizer granted none of the API's permission sets."""
+
+
+class WeChatAccountNotEligible(WeChatPermissionDenied):
+    """48001: the account type or verification does not include this API."""
+
+
+class WeChatAuthorizationRevoked(WeChatPermissionDenied):
+    """61003: the merchant cancelled the authorization."""
+
+
+class WeChatRefreshTokenInvalid(WeChatAPIError):
+    """61023: the refresh token is gone; only a new authorization brings one back."""
+
+
+class WeChatTicketInvalid(WeChatAPIError):
+    """61005/61006: the component_verify_ticket is expired or wrong."""
+
+
+class WeChatAuthCodeInvalid(WeChatAPIError):
+    """61009/61010: the authorization code is wrong, used or expired."""
+
+
+class WeChatBadRequest(WeChatAPIError):
+    """WeChat rejected our request itself (bad appid, secret or body): a bug or misconfiguration."""
+
+
+ERRCODE_TYPES: dict[int, type[WeChatAPIError]] = {
+    -1: WeChatBusy,
+    40001: WeChatTokenInvalid,
+    40014: WeChatTokenInvalid,
+    42001: WeChatTokenInvalid,
+    42006: WeChatTokenInvalid,
+    41001: WeChatTokenInvalid,
+    45009: WeChatQuotaExceeded,
+    45011: WeChatQuotaExceeded,
+    40003: WeChatInvalidOpenid,
+    49003: WeChatOpenidMismatch,
+    48001: WeChatAccountNotEligible,
+    50001: WeChatPermissionDenied,
+    61007: WeChatPermissionSetMissing,
+    61003: WeChatAuthorizationRevoked,
+    61023: WeChatRefreshTokenInvalid,
+    42007: WeChatRefreshTokenInvalid,
+    61005: WeChatTicketInvalid,
+    61006: WeChatTicketInvalid,
+    61009: WeChatAuthCodeInvalid,
+    61010: WeChatAuthCodeInvalid,
+    40013: WeChatBadRequest,
+    40125: WeChatBadRequest,
+    41004: WeChatBadRequest,
+    44002: WeChatBadRequest,
+    47001: WeChatBadRequest,
+    61011: WeChatBadRequest,
+    40170: WeChatBadRequest,
+}
+
+
+def error_for(errcode: int, errmsg: str, *, api: str = "") -> WeChatAPIError:
+    cls = ERRCODE_TYPES.get(errcode, WeChatAPIError)
+    return cls(errmsg, errcode=errcode, api=api)

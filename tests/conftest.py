@@ -1,0 +1,11 @@
+import pytest
+
+pytest_plugins = ["tests.plugins.sandbox"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
