@@ -9,3 +9,13 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def wechat_api(wechat_sandbox, settings):
+    """Points the product's WeChat origins at a fresh sandbox (no real WeChat here)."""
+    settings.WECHAT_API_BASE = wechat_sandbox.base_url
+    settings.WECHAT_MP_BASE = wechat_sandbox.base_url
+    settings.WECHAT_BACKOFF_BASE = 0.01
+    settings.WECHAT_BACKOFF_MAX = 0.05
+    return wechat_sandbox

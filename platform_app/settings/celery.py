@@ -20,5 +20,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# Beat schedule in code; apps add their entries here (see platform_app/celery.py).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "component-token-refresh": {
+        "task": "platform_app.component.tasks.component_token_refresh",
+        "schedule": env.float("COMPONENT_TOKEN_REFRESH_INTERVAL", default=300.0),
+    },
+    "authorizer-token-sweep": {
+        "task": "authorizers.tasks.refresh.authorizer_tokens_sweep",
+        "schedule": env.float("AUTHORIZER_SWEEP_INTERVAL", default=60.0),
+    },
+}

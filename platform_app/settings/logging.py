@@ -8,6 +8,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "mask_secrets": {"()": "platform_app.logs.MaskSecretsFilter"},
+        "request_id": {"()": "platform_app.ops.middleware.RequestIdFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -17,7 +18,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
-            "filters": ["mask_secrets"],
+            "filters": ["mask_secrets", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -31,7 +31,7 @@ class MessageCryptoError(Exception):
 def parse_xml_fields(xml_text: str) -> dict[str, str]:
     """Text of each child of the root <xml>, as strings."""
     try:
-        # forbid_dtd: a push never carries a DTD, so none is tolerated (entities are refused anyway).
+        # A push never carries a DTD, so refuse any (entities are refused by default anyway).
         root = fromstring(xml_text, forbid_dtd=True)
     except (ParseError, ValueError, LookupError, TypeError) as exc:
         raise MessageCryptoError("malformed_xml", type(exc).__name__) from None
@@ -46,16 +46,15 @@ def parse_xml_fields(xml_text: str) -> dict[str, str]:
     return fields
 
 
-def _check_param(name: str, value: object) -> str:
+def _check_param(name: str, value: object) -> None:
     # Non-ASCII would make hmac.compare_digest raise TypeError rather than answer.
     if not isinstance(value, str) or not value or len(value) > MAX_PARAM_LEN or not value.isascii():
         raise MessageCryptoError("bad_param", name)
-    return value
 
 
 def _sha1_sorted(*parts: str) -> str:
     joined = "".join(sorted(parts)).encode("utf-8", "surrogatepass")
-    return hashlib.sha1(joined).hexdigest()
+    return hashlib.sha1(joined).hexdigest()  # noqa: S324 - the protocol fixes SHA-1
 
 
 class MessageCrypto:
@@ -80,9 +79,9 @@ class MessageCrypto:
     def verify_signature(
         self, msg_signature: str, timestamp: str, nonce: str, encrypt: str
     ) -> None:
-        msg_signature = _check_param("msg_signature", msg_signature)
-        timestamp = _check_param("timestamp", timestamp)
-        nonce = _check_param("nonce", nonce)
+        _check_param("msg_signature", msg_signature)
+        _check_param("timestamp", timestamp)
+        _check_param("nonce", nonce)
         if not isinstance(encrypt, str):
             raise MessageCryptoError("missing_encrypt")
         expected = self.signature(timestamp, nonce, encrypt)

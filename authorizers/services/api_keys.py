@@ -1,0 +1,52 @@
+"""Merchant API keys: shown once, stored as SHA-256, revocable.
+
+A key is 32 random bytes, so a plain SHA-256 is enough (no password stretching needed);
+lookup is by hash, and the final comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.utils import timezone
+
+from ..models import ApiKey, Merchant
+
+KEY_PREFIX = "wxt_"
+
+
+def _hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, merchant: Merchant, name: str = "") -> tuple[ApiKey, str]:
+    """Returns the stored key and the clear key, which exists only in this return value."""
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        merchant=merchant, name=name, prefix=raw_key[:12], key_hash=_hash(raw_key)
+    )
+    return api_key, raw_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key for this clear key, or None (unknown, revoked, inactive merchant)."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    digest = _hash(raw_key)
+    api_key = (
+        ApiKey.objects.select_related("merchant")
+        .filter(key_hash=digest, revoked_at__isnull=True, merchant__is_active=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+        return None
+    return api_key

@@ -1,0 +1,83 @@
+"""Probes and metrics for the on-call engineer and the orchestrator."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    key = f"readyz:{os.getpid()}"
+    cache.set(key, "1", 10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _check_broker() -> None:
+    from django.conf import settings
+
+    from platform_app.celery import app
+
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    results = {}
+    ready = True
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+            results[name] = {"ok": True}
+        except Exception as exc:  # a probe reports every failure, whatever its type
+            ready = False
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            results[name] = {"ok": False, "error": type(exc).__name__}
+        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results},
+        status=200 if ready else 503,
+    )
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # gunicorn runs several workers: sum what each wrote to the shared directory.
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    from platform_app.ops.gauges import refresh_gauges
+
+    refresh_gauges()
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
