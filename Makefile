@@ -32,7 +32,14 @@ migrate: install
 check-migrations: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test: install lint check-migrations
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "WARNING: could not install chromium; browser tests will say so"; }
+
+test: install lint check-migrations browser-deps
 	@$(BIN)/python scripts/test_services.py > /dev/null
 	env $(TEST_ENV) $(BIN)/pytest
 

@@ -17,9 +17,12 @@ TOKEN_REFRESHES = Counter(
 TOKEN_EXPIRY_HORIZON = Gauge(
     "authorizer_token_expiry_horizon_seconds",
     "Seconds until the earliest authorizer_access_token of an active authorizer expires",
+    multiprocess_mode="livemostrecent",
 )
 AUTHORIZERS_NEEDING_REAUTH = Gauge(
-    "authorizers_needing_reauthorization", "Authorizers whose refresh token WeChat rejected"
+    "authorizers_needing_reauthorization",
+    "Authorizers whose refresh token WeChat rejected",
+    multiprocess_mode="livemostrecent",
 )
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests by route and status", ["route", "method", "status"]

@@ -40,8 +40,35 @@ class RequestMetricsMiddleware:
         finally:
             request_id_var.reset(token)
         match = getattr(request, "resolver_match", None)
-        route = match.route if match is not None and match.route else "unmatched"
+        route = getattr(request, "probe_route", None) or (
+            match.route if match is not None and match.route else "unmatched"
+        )
         HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         response["X-Request-ID"] = request_id
         return response
+
+
+class ProbeMiddleware:
+    """Answers the probes before the host check and the HTTPS redirect.
+
+    The kubelet and Prometheus reach a pod by its IP over plain HTTP: neither is in
+    ALLOWED_HOSTS nor behind the TLS-terminating proxy, and both must still get answers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        from platform_app.ops import views
+
+        self.probes = {
+            "/healthz": views.healthz,
+            "/readyz": views.readyz,
+            "/metrics": views.metrics,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            request.probe_route = request.path_info.lstrip("/")
+            return probe(request)
+        return self.get_response(request)

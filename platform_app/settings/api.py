@@ -7,6 +7,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Every error, DRF's own included, in SPEC 4.3's JSON shape.
+    "EXCEPTION_HANDLER": "platform_app.api.exceptions.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -14,6 +16,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Look up WeChat user tags on behalf of your authorized Official Accounts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar, served by platform_app.api.docs: no CDN.
+    "SWAGGER_UI_DIST": "/api/docs/assets",
+    "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
 }
 
 # Per-API-key token bucket defaults (overridable per key in the admin).
@@ -22,3 +27,8 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # Bulk lookups: how many getidlist calls run at once for one request.
 TAGS_BULK_CONCURRENCY = env.int("TAGS_BULK_CONCURRENCY", default=16)
 TAGS_NAMES_CACHE_SECONDS = env.int("TAGS_NAMES_CACHE_SECONDS", default=300)
+# Retry-After sent with 503 upstream_unavailable (WeChat busy or unreachable).
+API_UPSTREAM_RETRY_AFTER_SECONDS = env.int("API_UPSTREAM_RETRY_AFTER_SECONDS", default=5)
+# How long an API key lookup and an authorizer row stay cached (invalidated on change).
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
+API_AUTHORIZER_CACHE_SECONDS = env.int("API_AUTHORIZER_CACHE_SECONDS", default=300)

@@ -1,3 +1,4 @@
+import contextlib
 import warnings
 
 from .env import BASE_DIR, VAR_DIR, env
@@ -13,7 +14,9 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-VAR_DIR.mkdir(exist_ok=True)
+# A read-only image has no writable var/ and needs none.
+with contextlib.suppress(OSError):
+    VAR_DIR.mkdir(exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,7 +35,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "platform_app.ops.middleware.RequestMetricsMiddleware",
+    "platform_app.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,5 +70,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # WhiteNoise serves the admin's assets from gunicorn, compressed and cache-busted.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+# The image collects static files at build time; elsewhere an empty dir keeps WhiteNoise quiet.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
