@@ -73,10 +73,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # WhiteNoise serves the admin's assets from gunicorn, compressed and cache-busted.
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-    },
+    # WhiteNoise serves the admin's assets from gunicorn, compressed.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 # The image collects static files at build time; elsewhere an empty dir keeps WhiteNoise quiet.
