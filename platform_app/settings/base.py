@@ -1,5 +1,6 @@
 import contextlib
 import warnings
+from pathlib import Path
 
 from .env import BASE_DIR, VAR_DIR, env
 
@@ -70,7 +71,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # WhiteNoise serves the admin's assets from gunicorn, compressed.
