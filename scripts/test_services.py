@@ -34,7 +34,9 @@ def main() -> int:
             )
         return 1
     for name in missing:
-        print(f"WARNING: {name} unreachable; tests fall back and skip what needs it", file=sys.stderr)
+        print(
+            f"WARNING: {name} unreachable; tests fall back and skip what needs it", file=sys.stderr
+        )
     # Fixed test secrets: tests must not run on the development defaults they guard against.
     env = {
         "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-4c1d9e",

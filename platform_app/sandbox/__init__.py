@@ -1,0 +1,21 @@
+"""A faithful local stand-in for WeChat's third-party-platform APIs (SPEC section 8).
+
+Run it:  python manage.py wechat_sandbox --port 8100 --callback URL [--latency-ms N ...]
+In tests: the `wechat_sandbox` / `start_wechat_sandbox` fixtures (tests/plugins/sandbox.py), or
+`start_sandbox(port=0, callback_url=..., token_ttl=..., latency_ms=...)` -> SandboxServer.
+
+Serves, like api.weixin.qq.com and mp.weixin.qq.com on one origin:
+  /cgi-bin/component/api_component_token, api_start_push_ticket, api_create_preauthcode,
+  api_query_auth, api_authorizer_token, api_get_authorizer_info, api_get_authorizer_list;
+  /cgi-bin/tags/getidlist, /cgi-bin/tags/get; /cgi-bin/componentloginpage (consents at once).
+Control (JSON) under /sandbox/: GET state, authorizers[/<appid>]; POST faults, settings, reset,
+consent, push, authorizers, expire, clock.
+
+Nothing in the product imports this package; only the `wechat_sandbox` management command and
+the tests do. It must not import Django.
+"""
+
+from .server import SandboxServer, start_sandbox
+from .state import World
+
+__all__ = ["SandboxServer", "World", "start_sandbox"]

@@ -1,0 +1,107 @@
+"""One HTTP connection: keep-alive, one send per response, injected faults applied."""
+
+import json
+import socket
+import struct
+import sys
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from . import control, routes
+from .errors import error_body
+from .request import Call, Reply, Response
+
+if TYPE_CHECKING:
+    from .server import SandboxServer
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    server: "SandboxServer"  # type: ignore[assignment]
+    # An idle keep-alive connection gives its thread back after this long (reads only).
+    timeout = 300
+
+    def setup(self) -> None:
+        # Without TCP_NODELAY a small answer waits on the client's delayed ACK: ~40 ms a call.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+        self.server.track(self.request, open_=True)
+
+    def finish(self) -> None:
+        self.server.track(self.request, open_=False)
+        super().finish()
+
+    def log_message(self, format: str, *args: object) -> None:
+        if self.server.verbose:
+            sys.stderr.write(f"sandbox {self.address_string()} {format % args}\n")
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        call = Call(self.command, url.path, query, self._read_body())
+        sandbox = self.server
+        if url.path == "/sandbox" or url.path.startswith("/sandbox/"):
+            self._send(control.dispatch(sandbox, call))
+            return
+        world = sandbox.state
+        world.counters.count(url.path, routes.attribute(world, call))
+        decision = None if routes.is_page(url.path) else sandbox.faults.decide(url.path)
+        if decision is None:
+            self._send(routes.dispatch(sandbox, call))
+            return
+        # Sleep without any lock held, so latency does not serialise concurrent callers.
+        if decision.delay and sandbox.stopping.wait(decision.delay):
+            return self._reset()
+        if decision.action == "reset":
+            return self._reset()
+        if decision.action in ("error", "quota"):
+            return self._send(error_body(-1 if decision.action == "error" else 45009))
+        reply = routes.dispatch(sandbox, call)
+        if decision.action == "timeout":
+            # Handled, then held: the harsher case where WeChat acted but the caller never heard.
+            sandbox.stopping.wait(decision.timeout_seconds)
+        self._send(reply)
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers
+                pass
+            return b"".join(chunks)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, reply: Reply) -> None:
+        if isinstance(reply, Response):
+            status, body, ctype, extra = reply.status, reply.body, reply.content_type, reply.headers
+        else:
+            status, extra = 200, {}
+            body = json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            ctype = "application/json; encoding=utf-8"  # WeChat's own (sic) header
+        headers = {"Content-Type": ctype, "Content-Length": str(len(body)), **extra}
+        headers["Date"] = self.date_time_string()
+        if self.close_connection:
+            headers["Connection"] = "close"
+        head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        payload = head.encode("latin-1") + (b"" if self.command == "HEAD" else body)
+        # One write, one send: headers and body in separate segments cost a delayed ACK.
+        self.wfile.write(payload)
+        self.log_request(status, len(body))
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP RST (SO_LINGER 0), no answer."""
+        self.close_connection = True
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()  # the socket really closes only once its file objects are gone
+        self.request.close()
