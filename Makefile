@@ -47,9 +47,14 @@ bench: install
 	@$(BIN)/python scripts/test_services.py > /dev/null
 	env $(TEST_ENV) $(BIN)/python -m tests.bench
 
+# The long versions of tests/resilience (faults under load, crashes, fuzz), then their figures
+# as a table; the short versions run in `make test`. Fails if the tests failed, table or not.
 resilience: install
 	@$(BIN)/python scripts/test_services.py > /dev/null
-	env $(TEST_ENV) $(BIN)/pytest -m slow --run-slow -p no:randomly tests/resilience
+	rm -rf var/resilience
+	env $(TEST_ENV) $(BIN)/pytest -m slow --run-slow --resilience-report var/resilience \
+	  tests/resilience; status=$$?; \
+	  $(BIN)/python scripts/resilience_report.py var/resilience; exit $$status
 
 clean:
 	rm -rf $(VENV) var

@@ -1,6 +1,11 @@
 import pytest
 
-pytest_plugins = ["tests.plugins.sandbox"]
+pytest_plugins = [
+    "tests.plugins.sandbox",
+    "tests.plugins.celery_worker",
+    "tests.plugins.accounts",
+    "tests.plugins.resilience",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -42,6 +42,12 @@ class ComponentEvent(models.Model):
     # The decrypted fields minus secrets (ticket and authorization code are dropped).
     payload = models.JSONField(default=dict, blank=True)
     replays = models.PositiveIntegerField(default=0)
+    # authorized/updateauthorized: the code until someone exchanges it, and its SHA-256 so the
+    # browser callback can find the event that carried the same code (61009 race).
+    authorization_code = EncryptedTextField(blank=True, default="")
+    authorization_code_sha256 = models.CharField(
+        max_length=64, blank=True, default="", db_index=True
+    )
 
     class Meta:
         ordering = ["-received_at"]

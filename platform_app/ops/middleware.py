@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from platform_app.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -70,5 +71,10 @@ class ProbeMiddleware:
         probe = self.probes.get(request.path_info)
         if probe is not None:
             request.probe_route = request.path_info.lstrip("/")
-            return probe(request)
+            response = probe(request)
+            # Answered before SecurityMiddleware and XFrameOptionsMiddleware: their headers here.
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+            response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+            return response
         return self.get_response(request)

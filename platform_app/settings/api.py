@@ -25,10 +25,13 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT_BURST = env.int("API_RATE_LIMIT_BURST", default=1000)
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # Bulk lookups: how many getidlist calls run at once for one request.
-TAGS_BULK_CONCURRENCY = env.int("TAGS_BULK_CONCURRENCY", default=16)
+TAGS_BULK_CONCURRENCY = env.int("TAGS_BULK_CONCURRENCY", default=32)
 TAGS_NAMES_CACHE_SECONDS = env.int("TAGS_NAMES_CACHE_SECONDS", default=300)
 # Retry-After sent with 503 upstream_unavailable (WeChat busy or unreachable).
 API_UPSTREAM_RETRY_AFTER_SECONDS = env.int("API_UPSTREAM_RETRY_AFTER_SECONDS", default=5)
 # How long an API key lookup and an authorizer row stay cached (invalidated on change).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
 API_AUTHORIZER_CACHE_SECONDS = env.int("API_AUTHORIZER_CACHE_SECONDS", default=300)
+# Merchant API call log: buffered per process and written in batches (0: in the request).
+API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
+API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)

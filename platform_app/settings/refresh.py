@@ -16,7 +16,7 @@ AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS = env.float(
     "AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS", default=20
 )
 # Sweep batches: ids per Celery message and concurrent refreshes inside one worker process.
-AUTHORIZER_REFRESH_BATCH_SIZE = env.int("AUTHORIZER_REFRESH_BATCH_SIZE", default=100)
+AUTHORIZER_REFRESH_BATCH_SIZE = env.int("AUTHORIZER_REFRESH_BATCH_SIZE", default=250)
 AUTHORIZER_REFRESH_CONCURRENCY = env.int("AUTHORIZER_REFRESH_CONCURRENCY", default=16)
 # A batch starts no new refresh after this long; the rest stay expiring and the next sweep
 # takes them, so a batch never runs into the task time limit during a WeChat slowdown.

@@ -585,7 +585,9 @@ def free_port() -> int:
 def production_env(**extra: str) -> dict[str, str]:
     """This process's environment minus every documented variable, plus production values."""
     documented = set(env_example())
-    env = {k: v for k, v in os.environ.items() if k not in documented}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' (in-process live server), not production's.
+    skipped = documented | {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in skipped}
     env.update(
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),

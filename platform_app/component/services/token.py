@@ -8,6 +8,7 @@ find it expired, one fetches and the rest wait and read its result.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from platform_app.fields import FieldDecryptionError, decrypt_value, encrypt_value
 from platform_app.wechat.transport import get_transport
 
 from ..models import ComponentState
@@ -28,7 +30,12 @@ TICKET_LIFETIME = timedelta(hours=12)
 TOKEN_SAFETY_MARGIN = timedelta(minutes=5)
 # Beat refreshes ahead of the safety margin, so requests never wait for a fetch.
 TOKEN_REFRESH_AHEAD = timedelta(minutes=20)
-_CACHE_KEY = "component:access_token"
+
+
+def _cache_key() -> str:
+    # A token means something only to the origin that issued it (WeChat or a sandbox).
+    origin = hashlib.sha256(settings.WECHAT_API_BASE.encode()).hexdigest()[:12]
+    return f"component:{settings.WECHAT_COMPONENT_APPID}:{origin}:access_token"
 
 
 class ComponentTicketMissing(Exception):
@@ -63,9 +70,14 @@ def _usable(token: str, expires_at: datetime | None, margin: timedelta) -> bool:
 
 
 def component_access_token_get() -> str:
-    cached = cache.get(_CACHE_KEY)
+    """Cache, then the database without a lock, then the single-flight fetch."""
+    cached = _cached_token()
     if cached and _usable(cached[0], cached[1], TOKEN_SAFETY_MARGIN):
         return cached[0]
+    state = component_state_get()
+    if _usable(state.access_token, state.access_token_expires_at, TOKEN_SAFETY_MARGIN):
+        _cache_token(state.access_token, state.access_token_expires_at)
+        return state.access_token
     return _fetch_single_flight(stale_token=None, margin=TOKEN_SAFETY_MARGIN)
 
 
@@ -133,8 +145,19 @@ def _cache_token(token: str, expires_at: datetime | None) -> None:
         return
     ttl = int((expires_at - timezone.now()).total_seconds())
     if ttl > 0:
-        cache.set(_CACHE_KEY, (token, expires_at), ttl)
+        # Encrypted: Redis is a store like any other, and it never holds a token in clear.
+        cache.set(_cache_key(), (encrypt_value(token), expires_at), ttl)
+
+
+def _cached_token() -> tuple[str, datetime] | None:
+    cached = cache.get(_cache_key())
+    if not cached:
+        return None
+    try:
+        return decrypt_value(cached[0]), cached[1]
+    except (FieldDecryptionError, TypeError, IndexError, AttributeError):
+        return None
 
 
 def component_access_token_cache_clear() -> None:
-    cache.delete(_CACHE_KEY)
+    cache.delete(_cache_key())

@@ -1,0 +1,134 @@
+"""Authorizer accounts: health at a glance, three actions, and each account's recent history.
+
+Everything is read-only here: accounts come from onboarding and WeChat, and change through
+services. The token fields are excluded from every form, so they are never rendered.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from ..capabilities import Capability, capabilities_registered
+from ..models import Authorizer
+from ..selectors_dashboard import authorizer_recent_api_calls, authorizer_recent_events
+from . import authorizer_actions as actions
+from .filters import EligibilityFilter
+from .labels import (
+    account_type_label,
+    capability_cell,
+    humanize_until,
+    permission_set_badges,
+    status_label,
+    verified_label,
+)
+
+SECRET_FIELDS = ("access_token", "refresh_token")
+
+
+def _capability_column(capability: Capability):
+    def column(obj: Authorizer):
+        return capability_cell(obj, capability)
+
+    column.short_description = f"Can {capability.action or 'use ' + capability.title}"
+    column.__name__ = f"capability_{capability.name}"
+    return column
+
+
+@admin.register(Authorizer)
+class AuthorizerAdmin(admin.ModelAdmin):
+    list_display_head = ("display_name", "appid", "merchant", "account_type", "verified", "sets")
+    list_display_tail = ("token_expires_in", "display_status")
+    list_display_links = ("display_name", "appid")
+    list_filter = ("status", EligibilityFilter, "merchant")
+    search_fields = ("appid", "nickname")
+    list_select_related = ("merchant",)
+    list_per_page = 50
+    actions = (actions.refresh_token_now, actions.sync_info, actions.mark_revoked)
+    exclude = SECRET_FIELDS
+    change_form_template = "admin/authorizers/authorizer/change_form.html"
+    fieldsets = (
+        ("Account", {"fields": ("nickname", "appid", "merchant", "principal_name", "user_name",
+                                "alias", "account_type", "verified", "sets", "capabilities")}),
+        ("Status", {"fields": ("display_status", "authorized_at", "revoked_at", "info_synced_at")}),
+        ("Access token", {"fields": ("token_expires_in", "access_token_expires_at",
+                                     "token_version", "last_refreshed_at", "last_refresh_error")}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )  # fmt: skip
+
+    def get_list_display(self, request):
+        columns = [_capability_column(c) for c in capabilities_registered()]
+        return (*self.list_display_head, *columns, *self.list_display_tail)
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f for fs in self.fieldsets for f in fs[1]["fields"]]
+        return [n for n in names if n not in SECRET_FIELDS]
+
+    def has_add_permission(self, request):
+        return False  # accounts arrive through onboarding or `manage.py sync_authorizers`
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the refresh token cannot be recovered: mark revoked instead
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"title": "Authorized Official Accounts"} | (extra_context or {})
+        return super().changelist_view(request, extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        authorizer = self.get_object(request, object_id)
+        extra = {"show_save": False, "show_save_and_continue": False}
+        if authorizer is not None:
+            extra |= {
+                "recent_calls": authorizer_recent_api_calls(authorizer=authorizer),
+                "recent_events": authorizer_recent_events(authorizer=authorizer),
+                "object_actions": [(a.__name__, a.short_description) for a in self.actions],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+        return super().change_view(request, object_id, form_url, extra | (extra_context or {}))
+
+    def response_action(self, request, queryset):
+        """Actions started from an account's page return to that page (`_next`)."""
+        response = super().response_action(request, queryset)
+        target = request.POST.get("_next", "")
+        safe = url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        if isinstance(response, HttpResponseRedirect) and target and safe:
+            return HttpResponseRedirect(target)
+        return response
+
+    @admin.display(description="Nickname", ordering="nickname")
+    def display_name(self, obj: Authorizer) -> str:
+        return obj.nickname or "(not synced yet)"
+
+    @admin.display(description="Account type", ordering="service_type")
+    def account_type(self, obj: Authorizer) -> str:
+        return account_type_label(obj)
+
+    @admin.display(description="Verified", ordering="verify_type")
+    def verified(self, obj: Authorizer) -> str:
+        return verified_label(obj)
+
+    @admin.display(description="Permission sets")
+    def sets(self, obj: Authorizer):
+        return permission_set_badges(obj.permission_sets)
+
+    @admin.display(description="Capabilities")
+    def capabilities(self, obj: Authorizer):
+        return format_html_join(
+            "",
+            "<div>{}: {}</div>",
+            ((c.title, capability_cell(obj, c)) for c in capabilities_registered()),
+        )
+
+    @admin.display(description="Token expires", ordering="access_token_expires_at")
+    def token_expires_in(self, obj: Authorizer) -> str:
+        if obj.status != Authorizer.Status.ACTIVE:
+            return "— (stopped)"
+        return humanize_until(obj.access_token_expires_at)
+
+    @admin.display(description="Status", ordering="status")
+    def display_status(self, obj: Authorizer):
+        return status_label(obj)

@@ -1,0 +1,162 @@
+"""The operators' dashboard at /admin/dashboard/: everyone's health on one page.
+
+The project's urls mount Django's default `admin.site`; the dashboard joins its URLs
+(`install_dashboard`) instead of replacing the site, so every registration stays where it is.
+The chart is an inline SVG drawn here: the page needs no script and no CDN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.admin import AdminSite
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from .. import selectors_dashboard as sel
+from ..capabilities import capabilities_registered
+from ..models import Authorizer
+from .labels import humanize_age, humanize_until
+
+CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 1000, 220, 40, 24, 10
+TICKET_FRESH_SECONDS = 30 * 60  # pushed every 10 minutes: 3 missed pushes is worth a look
+TICKET_LIFETIME_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    w: float
+    calls_y: float
+    calls_h: float
+    errors_y: float
+    errors_h: float
+    label: str
+    tip: str
+
+
+def _nice_max(value: int) -> int:
+    # Quarters of these are whole numbers: the grid lines get integer labels.
+    for step in (4, 8, 12, 20, 40, 60, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000):
+        if value <= step:
+            return step
+    return -(-value // 4) * 4
+
+
+def chart_geometry(buckets: list[sel.HourBucket]) -> dict:
+    top = _nice_max(max((b.calls for b in buckets), default=0))
+    plot_w, plot_h = CHART_W - PAD_L - 8, CHART_H - PAD_B - PAD_T
+    slot = plot_w / max(len(buckets), 1)
+    bars = []
+    for i, b in enumerate(buckets):
+        calls_h, errors_h = plot_h * b.calls / top, plot_h * b.errors / top
+        bars.append(
+            Bar(
+                x=round(PAD_L + i * slot + 2, 1),
+                w=round(slot - 4, 1),
+                calls_y=round(PAD_T + plot_h - calls_h, 1),
+                calls_h=round(calls_h, 1),
+                errors_y=round(PAD_T + plot_h - errors_h, 1),
+                errors_h=round(errors_h, 1),
+                label=b.hour.strftime("%H:00") if i % 3 == 0 else "",
+                tip=f"{b.hour:%Y-%m-%d %H:00} UTC: {b.calls} calls, {b.errors} errors",
+            )
+        )
+    grid = [
+        {"y": round(PAD_T + plot_h - plot_h * f, 1), "value": int(top * f)}
+        for f in (0, 0.25, 0.5, 0.75, 1)
+    ]
+    return {
+        "width": CHART_W,
+        "height": CHART_H,
+        "bars": bars,
+        "grid": grid,
+        "left": PAD_L,
+        "right": CHART_W - 8,
+        "label_y": CHART_H - 6,
+        "total_calls": sum(b.calls for b in buckets),
+        "total_errors": sum(b.errors for b in buckets),
+    }
+
+
+def _component() -> dict:
+    state, event = sel.component_state_current(), sel.component_event_last()
+    now = timezone.now()
+    ticket_at = state.ticket_received_at if state else None
+    age = (now - ticket_at).total_seconds() if ticket_at else None
+    if age is None or age > TICKET_LIFETIME_SECONDS:
+        ticket_health = "bad"
+    else:
+        ticket_health = "ok" if age <= TICKET_FRESH_SECONDS else "warn"
+    expires_at = state.access_token_expires_at if state else None
+    return {
+        "appid": state.component_appid if state else None,
+        "ticket_age": f"received {humanize_age(ticket_at)}"
+        if ticket_at
+        else "no ticket received yet",
+        "ticket_health": ticket_health,
+        "token_expiry": humanize_until(expires_at) if expires_at else "not fetched yet",
+        "token_health": "ok" if expires_at and expires_at > now else "bad",
+        "last_event": event,
+        "last_event_age": humanize_age(event.received_at) if event else "",
+    }
+
+
+def _eligibility() -> list[dict]:
+    url = reverse("admin:authorizers_authorizer_changelist")
+    rows = []
+    for capability in capabilities_registered():
+        counts = sel.authorizer_count_by_eligibility(capability=capability)
+        action = capability.action or f"use {capability.title}"
+        for kind, label in sel.ELIGIBILITY_KINDS.items():
+            text = f"Can {action}" if kind == "usable" else f"Cannot: {label.lower()}"
+            rows.append(
+                {
+                    "label": text,
+                    "count": counts[kind],
+                    "usable": kind == "usable",
+                    "url": f"{url}?eligibility={capability.name}:{kind}",
+                }
+            )
+    return rows
+
+
+def dashboard_view(request, site: AdminSite):
+    url = reverse("admin:authorizers_authorizer_changelist")
+    by_status = sel.authorizer_count_by_status()
+    statuses = [
+        {"label": label, "count": by_status[value], "value": value, "url": f"{url}?status={value}"}
+        for value, label in Authorizer.Status.choices
+    ]
+    expiring = [
+        (a, humanize_until(a.access_token_expires_at))
+        for a in sel.authorizer_list_expiring_soonest()
+    ]
+    context = {
+        **site.each_context(request),
+        "title": "Dashboard",
+        "component": _component(),
+        "statuses": statuses,
+        "eligibility": _eligibility(),
+        "expiring": expiring,
+        "needing_reauth": sel.authorizer_list_needing_reauth(),
+        "recent_errors": sel.api_call_list_recent_errors(),
+        "chart": chart_geometry(sel.api_call_count_per_hour(hours=24)),
+    }
+    return TemplateResponse(request, "admin/dashboard.html", context)
+
+
+def install_dashboard(site: AdminSite) -> None:
+    """Adds /admin/dashboard/ (name admin:dashboard) to the site, staff-only like every page."""
+    if getattr(site, "_dashboard_installed", False):
+        return
+    original = site.get_urls
+
+    def get_urls():
+        view = site.admin_view(lambda request: dashboard_view(request, site))
+        return [path("dashboard/", view, name="dashboard"), *original()]
+
+    site.get_urls = get_urls
+    site.index_template = "admin/index_with_dashboard.html"
+    site._dashboard_installed = True

@@ -1,0 +1,144 @@
+"""Merchants: their accounts, their API keys (create: shown once; revoke), their invite link."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from ..models import ApiKey, Authorizer, Merchant
+from ..services.authorization import invite_create, invite_url
+from . import api_key_views as views
+from .labels import account_type_label, humanize_age, status_label, verified_label
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    classes = ("wxt-readonly-inline",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AuthorizerInline(_ReadOnlyInline):
+    model = Authorizer
+    fields = readonly_fields = ("account", "appid", "account_type", "verified", "status_")
+    verbose_name_plural = "Authorized Official Accounts"
+
+    @admin.display(description="Nickname")
+    def account(self, obj: Authorizer):
+        url = reverse("admin:authorizers_authorizer_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.nickname or obj.appid)
+
+    @admin.display(description="Account type")
+    def account_type(self, obj: Authorizer) -> str:
+        return account_type_label(obj)
+
+    @admin.display(description="Verified")
+    def verified(self, obj: Authorizer) -> str:
+        return verified_label(obj)
+
+    @admin.display(description="Status")
+    def status_(self, obj: Authorizer):
+        return status_label(obj)
+
+
+class ApiKeyInline(_ReadOnlyInline):
+    model = ApiKey
+    fields = readonly_fields = ("prefix_", "name", "created_at", "last_used", "state")
+    verbose_name_plural = "API keys (the key itself is shown only once, when created)"
+
+    @admin.display(description="Key")
+    def prefix_(self, obj: ApiKey):
+        url = reverse("admin:authorizers_apikey_change", args=[obj.pk])
+        return format_html('<a href="{}"><code>{}…</code></a>', url, obj.prefix)
+
+    @admin.display(description="Last used")
+    def last_used(self, obj: ApiKey) -> str:
+        return humanize_age(obj.last_used_at) if obj.last_used_at else "never"
+
+    @admin.display(description="State")
+    def state(self, obj: ApiKey):
+        if obj.is_revoked:
+            return format_html(
+                '<span class="wxt-no">revoked {}</span>', humanize_age(obj.revoked_at)
+            )
+        url = reverse("admin:authorizers_merchant_api_key_revoke", args=[obj.merchant_id, obj.pk])
+        return format_html(
+            '<span class="wxt-yes">active</span> <a class="wxt-revoke" href="{}">Revoke…</a>', url
+        )
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "accounts", "active_keys", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    fields = ("name", "is_active", "invite_link", "created_at")
+    readonly_fields = ("invite_link", "created_at")
+    inlines = (AuthorizerInline, ApiKeyInline)
+    change_form_template = "admin/authorizers/merchant/change_form.html"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_accounts=Count("authorizers", distinct=True),
+                n_active_keys=Count(
+                    "api_keys", filter=Q(api_keys__revoked_at__isnull=True), distinct=True
+                ),
+            )
+        )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:merchant_id>/api-keys/new/",
+                wrap(lambda r, merchant_id: views.api_key_create_view(r, self, merchant_id)),
+                name="authorizers_merchant_api_key_create",
+            ),
+            path(
+                "<path:merchant_id>/api-keys/<int:key_id>/created/",
+                wrap(lambda r, **kw: views.api_key_created_view(r, self, **kw)),
+                name="authorizers_merchant_api_key_created",
+            ),
+            path(
+                "<path:merchant_id>/api-keys/<int:key_id>/revoke/",
+                wrap(lambda r, **kw: views.api_key_revoke_view(r, self, **kw)),
+                name="authorizers_merchant_api_key_revoke",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Accounts", ordering="n_accounts")
+    def accounts(self, obj: Merchant) -> int:
+        return obj.n_accounts
+
+    @admin.display(description="Active API keys", ordering="n_active_keys")
+    def active_keys(self, obj: Merchant) -> int:
+        return obj.n_active_keys
+
+    @admin.display(description="Invite link")
+    def invite_link(self, obj: Merchant):
+        if obj.pk is None:
+            return "Save the merchant first."
+        url = invite_url(invite=invite_create(merchant=obj))
+        days = settings.INVITE_MAX_AGE_SECONDS // 86400
+        return format_html(
+            '<input type="text" id="invite-link" class="vTextField wxt-copy-source wxt-wide" '
+            'readonly value="{}"> <button type="button" class="button" '
+            'data-copy-target="invite-link">Copy</button>'
+            '<div class="help">Send this to the merchant: it opens a page with a button to '
+            "WeChat's authorization page. Valid for {} days; a new one is made on each visit."
+            "</div>",
+            url,
+            days,
+        )

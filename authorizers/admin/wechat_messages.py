@@ -1,0 +1,62 @@
+"""Failures of an operator's action, in words an operator can act on (never a stack trace)."""
+
+from __future__ import annotations
+
+from platform_app.component.services.token import ComponentTicketMissing
+from platform_app.wechat import errors as wx
+
+from ..models import Authorizer
+from ..services.token_errors import (
+    AuthorizerTokenRefreshError,
+    AuthorizerTokenRefreshFailed,
+    AuthorizerTokenRefreshRetryable,
+    AuthorizerUnavailable,
+)
+
+
+def _reference(exc: object) -> str:
+    errcode, rid = getattr(exc, "errcode", None), getattr(exc, "rid", None)
+    parts = [
+        f"WeChat errcode {errcode}" if errcode is not None else "",
+        f"rid {rid}" if rid else "",
+    ]
+    text = ", ".join(p for p in parts if p)
+    return f" ({text})" if text else ""
+
+
+def _wechat_sentence(exc: wx.WeChatError) -> str:
+    if isinstance(exc, wx.WeChatAuthorizationRevoked):
+        return "WeChat says the merchant cancelled the authorization"
+    if isinstance(exc, wx.WeChatRefreshTokenInvalid):
+        return "WeChat no longer accepts the refresh token: the merchant must authorize again"
+    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError | wx.WeChatQuotaExceeded):
+        return "WeChat is busy or unreachable right now; try again in a minute"
+    if isinstance(exc, wx.WeChatTicketInvalid):
+        return "WeChat rejected the platform's verify ticket; wait for the next ticket push"
+    if isinstance(exc, wx.WeChatBadRequest):
+        return "WeChat rejected the request itself: check the platform's appid and secret"
+    return "WeChat refused the request"
+
+
+def action_failure_message(exc: Exception) -> str:
+    """One sentence for a failed refresh or sync of one account."""
+    if isinstance(exc, AuthorizerUnavailable):
+        label = (
+            Authorizer.Status(exc.status).label if exc.status in Authorizer.Status else exc.status
+        )
+        return f"not possible: the account is '{label}'; only a new authorization brings it back"
+    if isinstance(exc, ComponentTicketMissing):
+        return "the platform has no valid verify ticket from WeChat yet; wait for the next push"
+    if isinstance(exc, AuthorizerTokenRefreshRetryable):
+        sentence = (
+            _wechat_sentence(exc.wechat_error)
+            if exc.wechat_error
+            else "WeChat is busy or the account is being refreshed; try again in a minute"
+        )
+        return sentence + _reference(exc)
+    if isinstance(exc, AuthorizerTokenRefreshFailed | AuthorizerTokenRefreshError):
+        sentence = _wechat_sentence(exc.wechat_error) if exc.wechat_error else str(exc)
+        return sentence + _reference(exc)
+    if isinstance(exc, wx.WeChatError):
+        return _wechat_sentence(exc) + _reference(exc)
+    return "unexpected error; the details are in the server log"

@@ -1,0 +1,100 @@
+"""The merchant's own accounts (SPEC 4.3): what each granted, and what it can be used for."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from platform_app.api import errors as api
+from platform_app.api.schema import RETRY_AFTER_HEADER, error_responses
+from platform_app.api.views import MerchantApiView
+
+from ..capabilities import capabilities_evaluate
+from ..models import Authorizer
+from .selectors import authorizer_list_for_merchant
+
+_ACCOUNT_TYPES = {
+    Authorizer.ServiceType.SUBSCRIPTION: "subscription",
+    Authorizer.ServiceType.SUBSCRIPTION_UPGRADED: "subscription",
+    Authorizer.ServiceType.SERVICE: "service",
+}
+
+
+class CapabilitySerializer(serializers.Serializer):
+    usable = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why not, in a merchant's words; empty when usable.")
+
+
+class AuthorizerSerializer(serializers.Serializer):
+    appid = serializers.CharField()
+    nickname = serializers.CharField()
+    account_type = serializers.ChoiceField(
+        choices=["service", "subscription"],
+        allow_null=True,
+        help_text="null until WeChat told us the account's type.",
+    )
+    verified = serializers.BooleanField(
+        allow_null=True, help_text="WeChat verification; null until known."
+    )
+    permission_sets = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Permission set ids the account granted."
+    )
+    status = serializers.ChoiceField(choices=Authorizer.Status.values)
+    capabilities = serializers.DictField(
+        child=CapabilitySerializer(), help_text='Per capability, e.g. "user_tags".'
+    )
+
+
+def _authorizer_out(authorizer: Authorizer) -> dict:
+    verify_type = authorizer.verify_type
+    return {
+        "appid": authorizer.appid,
+        "nickname": authorizer.nickname,
+        "account_type": _ACCOUNT_TYPES.get(authorizer.service_type),
+        "verified": None if verify_type is None else verify_type != -1,
+        "permission_sets": sorted(authorizer.permission_sets or []),
+        "status": authorizer.status,
+        "capabilities": {
+            name: {"usable": status.usable, "reason": status.reason}
+            for name, status in capabilities_evaluate(authorizer).items()
+        },
+    }
+
+
+_ERRORS = (api.Unauthenticated, api.RateLimited)
+
+
+class AuthorizerListView(MerchantApiView):
+    endpoint = "authorizer_list"
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AuthorizerList"
+
+        authorizers = AuthorizerSerializer(many=True)
+
+    @extend_schema(
+        operation_id="authorizers_list",
+        summary="Your authorized accounts",
+        parameters=[RETRY_AFTER_HEADER],
+        responses={200: OutputSerializer, **error_responses(*_ERRORS)},
+    )
+    def get(self, request):
+        authorizers = authorizer_list_for_merchant(merchant_id=self.principal.merchant_id)
+        return Response({"authorizers": [_authorizer_out(a) for a in authorizers]})
+
+
+class AuthorizerDetailView(MerchantApiView):
+    endpoint = "authorizer_detail"
+
+    @extend_schema(
+        operation_id="authorizers_retrieve",
+        summary="One of your authorized accounts",
+        parameters=[RETRY_AFTER_HEADER],
+        responses={200: AuthorizerSerializer, **error_responses(*_ERRORS, api.NotFound)},
+    )
+    def get(self, request, appid: str):
+        authorizer = self.authorizer(appid)
+        request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
+        return Response(_authorizer_out(authorizer))

@@ -1,0 +1,152 @@
+"""Reads for the operators' admin: the dashboard, the eligibility filter, an account's history.
+
+Eligibility is computed in the database so the filter and the counts stay cheap with many
+accounts; the kinds mirror capabilities.capability_status's first-failure order, so every
+account falls in exactly one kind and the kinds add up to the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from platform_app.component.models import ComponentEvent, ComponentState
+
+from .capabilities import Capability
+from .models import ApiCall, Authorizer
+
+ELIGIBILITY_KINDS: dict[str, str] = {
+    "usable": "Usable",
+    "inactive": "Revoked or needs re-authorization",
+    "permission": "Permission set not granted",
+    "type_unknown": "Account type not synced yet",
+    "not_service": "Not a Service Account",
+    "unverified": "Not verified",
+}
+_ACTIVE = Q(status=Authorizer.Status.ACTIVE)
+_SERVICE = Q(service_type=Authorizer.ServiceType.SERVICE)
+_VERIFIED = Q(verify_type__isnull=False) & ~Q(verify_type=-1)
+
+
+def _granted_any(sets: frozenset[int]) -> Q:
+    if connection.features.supports_json_field_contains:
+        q = Q(pk__in=[])
+        for set_id in sets:
+            q |= Q(permission_sets__contains=[set_id])
+        return q
+    # SQLite cannot look inside a JSON list: decide in Python (test fallback only).
+    pks = [
+        pk
+        for pk, granted in Authorizer.objects.values_list("pk", "permission_sets")
+        if sets.intersection(granted or ())
+    ]
+    return Q(pk__in=pks)
+
+
+def authorizer_eligibility_q(*, capability: Capability, kind: str) -> Q:
+    granted = _ACTIVE & _granted_any(capability.permission_sets)
+    service = _SERVICE if capability.requires_service_account else Q()
+    verified = _VERIFIED if capability.requires_verified else Q()
+    if kind == "inactive":
+        return ~_ACTIVE
+    if kind == "permission":
+        return _ACTIVE & ~_granted_any(capability.permission_sets)
+    if kind == "type_unknown" and capability.requires_service_account:
+        return granted & Q(service_type__isnull=True)
+    if kind == "not_service" and capability.requires_service_account:
+        return granted & Q(service_type__isnull=False) & ~_SERVICE
+    if kind == "unverified" and capability.requires_verified:
+        return granted & service & ~_VERIFIED
+    if kind == "usable":
+        return granted & service & verified
+    return Q(pk__in=[])
+
+
+def authorizer_count_by_eligibility(*, capability: Capability) -> dict[str, int]:
+    return {
+        kind: Authorizer.objects.filter(authorizer_eligibility_q(capability=capability, kind=kind))
+        .distinct()
+        .count()
+        for kind in ELIGIBILITY_KINDS
+    }
+
+
+def authorizer_count_by_status() -> dict[str, int]:
+    counts = dict(
+        Authorizer.objects.values_list("status").annotate(n=Count("id")).order_by("status")
+    )
+    return {status: counts.get(status, 0) for status in Authorizer.Status.values}
+
+
+def authorizer_list_expiring_soonest(*, limit: int = 10) -> QuerySet[Authorizer]:
+    return (
+        Authorizer.objects.filter(_ACTIVE, access_token_expires_at__isnull=False)
+        .select_related("merchant")
+        .order_by("access_token_expires_at", "id")[:limit]
+    )
+
+
+def authorizer_list_needing_reauth(*, limit: int = 20) -> QuerySet[Authorizer]:
+    return (
+        Authorizer.objects.exclude(_ACTIVE)
+        .select_related("merchant")
+        .order_by("-updated_at", "id")[:limit]
+    )
+
+
+def api_call_list_recent_errors(*, limit: int = 15) -> QuerySet[ApiCall]:
+    return ApiCall.objects.exclude(result="ok").select_related("merchant")[:limit]
+
+
+@dataclass(frozen=True)
+class HourBucket:
+    hour: datetime
+    calls: int
+    errors: int
+
+
+def api_call_count_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[HourBucket]:
+    """Calls and errors per hour, oldest first, the current hour last; empty hours included."""
+    end = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=hours - 1)
+    rows = (
+        ApiCall.objects.filter(created_at__gte=start)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(calls=Count("id"), errors=Count("id", filter=~Q(result="ok")))
+        .order_by("hour")
+    )
+    by_hour = {row["hour"]: row for row in rows}
+    buckets = []
+    for i in range(hours):
+        hour = start + timedelta(hours=i)
+        row = by_hour.get(hour, {})
+        buckets.append(HourBucket(hour, row.get("calls", 0), row.get("errors", 0)))
+    return buckets
+
+
+def component_state_current() -> ComponentState | None:
+    """The component's row, or None before the first ticket (a GET must not create it)."""
+    return ComponentState.objects.filter(component_appid=settings.WECHAT_COMPONENT_APPID).first()
+
+
+def component_event_last() -> ComponentEvent | None:
+    return ComponentEvent.objects.order_by("-received_at").first()
+
+
+def authorizer_recent_api_calls(*, authorizer: Authorizer, limit: int = 20) -> QuerySet[ApiCall]:
+    return ApiCall.objects.filter(
+        Q(authorizer=authorizer) | Q(authorizer__isnull=True, authorizer_appid=authorizer.appid)
+    ).select_related("merchant")[:limit]
+
+
+def authorizer_recent_events(
+    *, authorizer: Authorizer, limit: int = 20
+) -> QuerySet[ComponentEvent]:
+    return ComponentEvent.objects.filter(authorizer_appid=authorizer.appid)[:limit]

@@ -1,0 +1,203 @@
+"""authorizer_access_token: read on the request path, refreshed one at a time per authorizer.
+
+The lock is a PostgreSQL row lock (SELECT ... FOR UPDATE on the Authorizer row), held for
+the WeChat call and released by the COMMIT that stores its answer. Why not a Redis lock:
+- What the lock protects is that row: the refresh token is read from it and the new access
+  token, its expiry and the returned refresh token are written back to it. Taking the lock
+  in the transaction that writes the row makes lock and write one unit. A Redis lock with a
+  TTL can expire while its holder is still mid-call, which is why it needs a fencing check
+  at write time; here the transaction is the fence, and there is no TTL to tune.
+- A crash releases it and undoes the half-done work: when a worker dies (SIGKILL, OOM, lost
+  machine) PostgreSQL aborts its transaction and drops the lock. The row still holds the old
+  refresh token, which WeChat still accepts (it echoes the same one, or keeps a rotated-out
+  one valid for a grace period), so the next sweep simply refreshes again.
+- Waiting is native: the request path uses plain FOR UPDATE, queues behind a refresh under
+  way, then re-reads the row and returns the token that refresh stored (single flight, no
+  polling); sweep tasks use SKIP LOCKED, so a second worker moves on instead of waiting.
+- No second system on the critical path (Redis is optional, SPEC section 3).
+The cost is one database connection held in a transaction for one WeChat call (tens of ms;
+bounded by the transport's timeouts, and waiters by AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from platform_app.metrics import TOKEN_REFRESHES
+
+from ..models import Authorizer
+from .token_errors import (
+    AuthorizerTokenRefreshError,
+    AuthorizerTokenRefreshFailed,
+    AuthorizerTokenRefreshRetryable,
+    AuthorizerUnavailable,
+    RefreshResult,
+)
+from .token_wechat import fetch_authorizer_token, record_failure
+
+__all__ = [
+    "AccessToken",
+    "AuthorizerTokenRefreshError",
+    "AuthorizerTokenRefreshFailed",
+    "AuthorizerTokenRefreshRetryable",
+    "AuthorizerUnavailable",
+    "RefreshResult",
+    "authorizer_get_access_token",
+    "authorizer_refresh_access_token",
+    "authorizer_refresh_if_expiring",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    version: int
+    expires_at: datetime
+
+
+def _safety_margin() -> timedelta:
+    return timedelta(seconds=settings.AUTHORIZER_TOKEN_SAFETY_MARGIN_SECONDS)
+
+
+def _valid_for(authorizer: Authorizer, margin: timedelta) -> bool:
+    expires_at = authorizer.access_token_expires_at
+    return (
+        bool(authorizer.access_token)
+        and expires_at is not None
+        and (expires_at - margin > timezone.now())
+    )
+
+
+def _token_of(authorizer: Authorizer) -> AccessToken:
+    return AccessToken(
+        authorizer.access_token, authorizer.token_version, authorizer.access_token_expires_at
+    )
+
+
+def authorizer_get_access_token(*, authorizer: Authorizer) -> AccessToken:
+    """The request path: the stored token without a query while it is valid; else refresh.
+
+    An expired token is refreshed inline, single-flight: a refresh already under way (sweep
+    or another request, any process) is waited for and its token returned. The caller's
+    instance is updated in place, so a cached instance stays query-free afterwards.
+    """
+    if not authorizer.is_active:
+        raise AuthorizerUnavailable(authorizer.status, appid=authorizer.appid)
+    if _valid_for(authorizer, _safety_margin()):
+        return _token_of(authorizer)
+    try:
+        token = authorizer_refresh_access_token(
+            authorizer_id=authorizer.pk, stale_version=authorizer.token_version
+        )
+    except AuthorizerUnavailable as exc:
+        authorizer.status = exc.status
+        raise
+    authorizer.access_token = token.token
+    authorizer.access_token_expires_at = token.expires_at
+    authorizer.token_version = token.version
+    return token
+
+
+def authorizer_refresh_access_token(
+    *, authorizer_id: int, stale_version: int | None = None, force: bool = False
+) -> AccessToken:
+    """Refresh unless someone already did; waits for a refresh under way.
+
+    `stale_version`: the token_version the caller saw (e.g. with a token WeChat called dead);
+    if the row has moved on and its token is valid, that token is returned without a call.
+    Without `force`, a token still valid beyond the safety margin is returned as is.
+    """
+    _, token = _refresh(
+        authorizer_id=authorizer_id,
+        stale_version=stale_version,
+        force=force,
+        ahead=_safety_margin(),
+        skip_locked=False,
+    )
+    assert token is not None  # only skip_locked yields no token
+    return token
+
+
+def authorizer_refresh_if_expiring(
+    *, authorizer_id: int, within: timedelta, force: bool = False
+) -> RefreshResult:
+    """The sweep's refresh: skips a row another worker holds, and a token that is not due."""
+    result, _ = _refresh(
+        authorizer_id=authorizer_id,
+        stale_version=None,
+        force=force,
+        ahead=max(within, _safety_margin()),
+        skip_locked=True,
+    )
+    return result
+
+
+def _refresh(
+    *,
+    authorizer_id: int,
+    stale_version: int | None,
+    force: bool,
+    ahead: timedelta,
+    skip_locked: bool,
+) -> tuple[RefreshResult, AccessToken | None]:
+    failure: AuthorizerTokenRefreshError | AuthorizerUnavailable | None = None
+    try:
+        with transaction.atomic():
+            if not skip_locked:
+                _set_lock_timeout()
+            row = (
+                Authorizer.objects.select_for_update(skip_locked=skip_locked)
+                .filter(pk=authorizer_id)
+                .first()
+            )
+            if row is None:
+                if skip_locked and Authorizer.objects.filter(pk=authorizer_id).exists():
+                    return _done(RefreshResult.LOCKED, None)
+                raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
+            if not row.is_active:
+                raise AuthorizerUnavailable(row.status, appid=row.appid)
+            moved_on = stale_version is not None and row.token_version != stale_version
+            if moved_on and _valid_for(row, _safety_margin()):
+                return _done(RefreshResult.ALREADY_REFRESHED, _token_of(row))
+            if not force and _valid_for(row, ahead):
+                return _done(RefreshResult.FRESH, _token_of(row))
+            failure = fetch_authorizer_token(row)
+            # The new tokens (or the failure's status) commit here, in the lock's transaction.
+    except OperationalError as exc:
+        if _is_lock_timeout(exc):
+            raise AuthorizerTokenRefreshRetryable(
+                "timed out waiting for another refresh of this authorizer",
+                result=RefreshResult.LOCK_TIMEOUT,
+            ) from None
+        raise
+    if failure is not None:
+        record_failure(failure)
+        raise failure
+    return _done(RefreshResult.REFRESHED, _token_of(row))
+
+
+def _done(
+    result: RefreshResult, token: AccessToken | None
+) -> tuple[RefreshResult, AccessToken | None]:
+    TOKEN_REFRESHES.labels(result.value).inc()
+    return result, token
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor != "postgresql":
+        return
+    millis = int(settings.AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{millis}ms"])
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03"  # lock_not_available

@@ -1,0 +1,32 @@
+"""Celery tasks for the account's info and for codes pushed by WeChat: thin, taking ids."""
+
+from celery import shared_task
+
+from platform_app.component.services.token import ComponentTicketMissing
+from platform_app.wechat.errors import WeChatBusy, WeChatTransportError
+
+from ..services.events import authorizer_apply_authorization_event
+from ..services.sync import authorizer_sync_info
+
+__all__ = ["authorizer_apply_authorization_code_task", "authorizer_sync_info_task"]
+
+# Worth another try later: WeChat busy or unreachable, or no ticket pushed yet.
+RETRYABLE = (WeChatBusy, WeChatTransportError, ComponentTicketMissing)
+RETRY_POLICY = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "ignore_result": True,
+}
+
+
+@shared_task(**RETRY_POLICY)
+def authorizer_sync_info_task(authorizer_id: int) -> None:
+    authorizer_sync_info(authorizer_id=authorizer_id)
+
+
+@shared_task(**RETRY_POLICY)
+def authorizer_apply_authorization_code_task(event_id: int) -> str:
+    return authorizer_apply_authorization_event(event_id=event_id)

@@ -1,0 +1,154 @@
+"""Merchant onboarding pages (SPEC 4.2): landing, start (to WeChat), callback (result)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from platform_app.component.services.token import ComponentTicketMissing
+from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatError
+
+from .capabilities import capabilities_evaluate, capability_get
+from .models import Authorizer
+from .permission_sets import permission_set_labels
+from .services.authorization import (
+    AuthorizerOwnedByAnotherMerchant,
+    InviteInvalid,
+    authorization_complete,
+    authorization_start,
+    invite_merchant_get,
+)
+
+logger = logging.getLogger(__name__)
+
+# WeChat checks that the browser comes from the platform's registered domain, so the
+# cross-origin hop must carry our origin (the site default, same-origin, sends nothing);
+# never the full URL, which holds the invite.
+ONBOARDING_REFERRER_POLICY = "strict-origin-when-cross-origin"
+
+_MESSAGES = {
+    "invite": (
+        400,
+        "This link is not valid",
+        "The link is wrong or has expired. Please ask your contact for a new authorization link.",
+    ),
+    "no_code": (
+        400,
+        "WeChat did not confirm the authorization",
+        "It looks like the WeChat page was closed or the authorization was not confirmed. "
+        "You can start again below.",
+    ),
+    "code": (
+        400,
+        "This authorization has expired or was already used",
+        "Please start again: it only takes a minute.",
+    ),
+    "not_ready": (
+        503,
+        "We cannot reach WeChat right now",
+        "Our connection to WeChat is still being set up. Please try again in a few minutes.",
+    ),
+    "wechat": (
+        502,
+        "WeChat did not answer as expected",
+        "This is usually temporary. Please try again in a few minutes.",
+    ),
+}
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    response = render(request, f"authorizers/{template}", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = ONBOARDING_REFERRER_POLICY
+    return response
+
+
+def _message(request: HttpRequest, key: str, invite: str | None = None) -> HttpResponse:
+    status, title, text = _MESSAGES[key]
+    retry_url = reverse("authorizers:landing", args=[invite]) if invite else None
+    context = {"title": title, "text": text, "retry_url": retry_url}
+    return _page(request, "message.html", context, status)
+
+
+@require_GET
+def authorize_landing(request: HttpRequest, invite: str) -> HttpResponse:
+    try:
+        merchant = invite_merchant_get(invite=invite)
+    except InviteInvalid:
+        return _message(request, "invite")
+    start_url = reverse("authorizers:start", args=[invite])
+    return _page(request, "landing.html", {"merchant": merchant, "start_url": start_url})
+
+
+@require_GET
+def authorize_start(request: HttpRequest, invite: str) -> HttpResponse:
+    try:
+        invite_merchant_get(invite=invite)
+        url = authorization_start(invite=invite)
+    except InviteInvalid:
+        return _message(request, "invite")
+    except ComponentTicketMissing:
+        return _message(request, "not_ready", invite)
+    except WeChatError as exc:
+        logger.warning("pre_auth_code failed: %s", exc)
+        return _message(request, "wechat", invite)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = ONBOARDING_REFERRER_POLICY
+    return response
+
+
+@require_GET
+def authorize_callback(request: HttpRequest, invite: str) -> HttpResponse:
+    try:
+        merchant = invite_merchant_get(invite=invite)
+    except InviteInvalid:
+        return _message(request, "invite")
+    code = request.GET.get("auth_code", "")
+    if not code or len(code) > 512:
+        return _message(request, "no_code", invite)
+    try:
+        authorizer = authorization_complete(merchant=merchant, authorization_code=code)
+    except AuthorizerOwnedByAnotherMerchant as exc:
+        context = {"account": exc.authorizer.nickname or exc.authorizer.appid}
+        return _page(request, "refused.html", context, 409)
+    except WeChatAuthCodeInvalid:
+        return _message(request, "code", invite)
+    except ComponentTicketMissing:
+        return _message(request, "not_ready", invite)
+    except WeChatError as exc:
+        logger.warning("authorization callback failed: %s", exc)
+        return _message(request, "wechat", invite)
+    authorizer.refresh_from_db()  # the info sync may have run already
+    return _page(request, "result.html", onboarding_result_context(authorizer))
+
+
+def onboarding_result_context(authorizer: Authorizer) -> dict:
+    """What the result page shows: the grant, the account type, and what it can be used for."""
+    known_type = authorizer.service_type is not None
+    return {
+        "authorizer": authorizer,
+        "granted": permission_set_labels(authorizer.permission_sets or []),
+        "info_pending": authorizer.info_synced_at is None,
+        "account_type": authorizer.get_service_type_display() if known_type else "",
+        "verified": authorizer.verify_type is not None and authorizer.verify_type != -1,
+        "capabilities": onboarding_capabilities(authorizer),
+    }
+
+
+def onboarding_capabilities(authorizer: Authorizer) -> list[dict]:
+    """Each registered capability (tag lookup, ...) with whether it is usable, and why not."""
+    rows = []
+    for name, status in capabilities_evaluate(authorizer).items():
+        rows.append(
+            {
+                "title": capability_get(name).title,
+                "usable": status.usable,
+                "reason": status.reason,
+            }
+        )
+    return rows

@@ -1,0 +1,175 @@
+"""The one mapping from failures to API errors, and DRF's exception handler.
+
+Domain refusals (authorizers.capabilities), token-refresh failures, WeChat's typed errors,
+DRF's own exceptions (auth, parse, 404, 405, 415) and Django's Http404 all end here; anything
+else is logged and answered as a bare 500 in the same JSON shape, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from authorizers.capabilities import (
+    REFUSED_ACCOUNT,
+    REFUSED_PERMISSION,
+    REFUSED_REVOKED,
+    CapabilityRefused,
+    revocation_reason,
+)
+from platform_app.wechat import errors as wx
+
+from .errors import (
+    AccountNotEligible,
+    ApiError,
+    AuthorizerRevoked,
+    InvalidOpenid,
+    InvalidRequest,
+    NotFound,
+    OpenidAppidMismatch,
+    PermissionNotGranted,
+    RateLimited,
+    Unauthenticated,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+
+logger = logging.getLogger("platform_app.api")
+
+_REFUSALS: dict[str, type[ApiError]] = {
+    REFUSED_PERMISSION: PermissionNotGranted,
+    REFUSED_ACCOUNT: AccountNotEligible,
+    REFUSED_REVOKED: AuthorizerRevoked,
+}
+
+_WECHAT_DAY = ZoneInfo("Asia/Shanghai")
+
+
+def seconds_until_wechat_quota_reset(now: dt.datetime | None = None) -> int:
+    """WeChat's daily quotas reset at midnight China time."""
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(_WECHAT_DAY)
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return math.ceil((midnight - now).total_seconds())
+
+
+def _from_wechat(exc: wx.WeChatError) -> ApiError:
+    answered = {"wechat_errcode": exc.errcode, "rid": exc.rid} if exc.errcode is not None else {}
+    retry = settings.API_UPSTREAM_RETRY_AFTER_SECONDS
+    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError):
+        return UpstreamUnavailable(retry_after=retry, **answered)
+    if isinstance(exc, wx.WeChatQuotaExceeded):
+        wait = seconds_until_wechat_quota_reset() if exc.errcode == 45009 else 60
+        return RateLimited(
+            "The account's WeChat API quota is used up.", retry_after=wait, **answered
+        )
+    simple: list[tuple[type[wx.WeChatError], type[ApiError]]] = [
+        (wx.WeChatInvalidOpenid, InvalidOpenid),
+        (wx.WeChatOpenidMismatch, OpenidAppidMismatch),
+        (wx.WeChatPermissionSetMissing, PermissionNotGranted),
+        (wx.WeChatAccountNotEligible, AccountNotEligible),
+        (wx.WeChatAuthorizationRevoked, AuthorizerRevoked),
+        (wx.WeChatRefreshTokenInvalid, AuthorizerRevoked),
+    ]
+    for wechat_type, api_type in simple:
+        if isinstance(exc, wechat_type):
+            return api_type(**answered)
+    return UpstreamError(**answered)
+
+
+def _from_drf(exc: drf.APIException) -> ApiError:
+    detail = exc.detail
+    if isinstance(exc, drf.AuthenticationFailed):
+        return Unauthenticated(str(detail))
+    if isinstance(exc, drf.NotAuthenticated):
+        return Unauthenticated()
+    if isinstance(exc, drf.Throttled):
+        return RateLimited(retry_after=math.ceil(exc.wait or 1))
+    if isinstance(exc, drf.NotFound):
+        return NotFound()
+    if isinstance(exc, drf.ValidationError):
+        return InvalidRequest(validation_message(detail))
+    if 400 <= exc.status_code < 500:
+        # Parse errors, 405, 406, 415: the caller's mistake, at its own HTTP status.
+        return InvalidRequest(str(detail), status=exc.status_code)
+    return ApiError()
+
+
+def validation_message(detail, path: str = "") -> str:
+    """First message of a DRF validation tree, prefixed by where it is ("openids[3]: ...")."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                where = path
+            elif isinstance(key, int):  # ListField errors are keyed by index
+                where = f"{path}[{key}]"
+            else:
+                where = f"{path}.{key}" if path else str(key)
+            return validation_message(value, where)
+    if isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                nested = isinstance(value, list | dict)
+                return validation_message(value, f"{path}[{index}]" if nested else path)
+        return f"{path}: invalid" if path else "Invalid request."
+    return f"{path}: {detail}" if path else str(detail)
+
+
+def api_error_from(exc: BaseException) -> ApiError | None:
+    """The one mapping: domain, WeChat and DRF failures to ApiError; None when unexpected."""
+    from authorizers.api.selectors import AuthorizerNotFound
+    from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, AuthorizerNotFound):
+        return NotFound("No authorized account with this appid.")
+    if isinstance(exc, CapabilityRefused):
+        error = _REFUSALS[exc.refusal](exc.reason)
+        cause = exc.wechat_error
+        if isinstance(cause, wx.WeChatError) and cause.errcode is not None:
+            error.wechat_errcode, error.rid = cause.errcode, cause.rid
+        return error
+    if isinstance(exc, AuthorizerUnavailable):
+        return AuthorizerRevoked(revocation_reason(str(getattr(exc, "status", ""))))
+    if isinstance(exc, AuthorizerTokenRefreshError):
+        # The refresh WeChat refused or did not answer: the lookup cannot proceed.
+        cause = exc.wechat_error
+        answered = {"wechat_errcode": cause.errcode, "rid": cause.rid} if cause else {}
+        if exc.retryable:
+            retry = settings.API_UPSTREAM_RETRY_AFTER_SECONDS
+            return UpstreamUnavailable(retry_after=retry, **answered)
+        return UpstreamError(**answered)
+    if isinstance(exc, wx.WeChatError):
+        return _from_wechat(exc)
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return Unauthenticated()
+    if isinstance(exc, drf.APIException):
+        return _from_drf(exc)
+    return None
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(error.body(), status=error.status, headers=error.headers())
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a view raises ends here."""
+    error = api_error_from(exc)
+    if error is None:
+        view = context.get("view")
+        logger.exception("unhandled error in %s", type(view).__name__ if view else "API")
+        error = ApiError()
+    request = context.get("request")
+    if request is not None:
+        request.api_error = error
+    return error_response(error)

@@ -1,0 +1,92 @@
+"""The base of every merchant API view: API key, rate limit, call log."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from authorizers.api.selectors import authorizer_cache_key, authorizer_get_for_merchant
+
+from .authentication import ApiKeyAuthentication, ApiPrincipal, api_key_cache_key, bearer_key
+from .call_log import CallContext, api_call_record
+from .errors import NotFound, RateLimited
+from .ratelimit import ApiKeyRateThrottle
+
+
+# Anything else cannot be a stored appid (the selector answers 404 without a lookup).
+_APPID_LIKE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class MerchantApiView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ApiKeyRateThrottle]
+    # The name operators see in the call log.
+    endpoint = ""
+
+    def initial(self, request, *args, **kwargs):
+        request.call = CallContext(endpoint=self.endpoint)
+        self._prefetch(request, kwargs.get("appid"))
+        super().initial(request, *args, **kwargs)
+
+    @staticmethod
+    def _prefetch(request, appid: str | None) -> None:
+        """The API key's and the authorizer's cache entries in one cache round trip.
+
+        Every lookup needs both; reading them together halves the cache work on the hot
+        path. Misses are simply absent: each reader then falls back to its own lookup.
+        """
+        keys = []
+        raw_key = bearer_key(request)
+        if raw_key:
+            keys.append(api_key_cache_key(raw_key))
+        if appid and _APPID_LIKE.fullmatch(appid):
+            keys.append(authorizer_cache_key(appid))
+        request.prefetched_cache = cache.get_many(keys) if keys else {}
+
+    def authorizer(self, appid: str):
+        """The caller's own authorizer with this appid (404 for anyone else's)."""
+        prefetched = self.request.prefetched_cache.get(authorizer_cache_key(appid))
+        return authorizer_get_for_merchant(
+            merchant_id=self.principal.merchant_id, appid=appid, prefetched=prefetched
+        )
+
+    @property
+    def principal(self) -> ApiPrincipal:
+        return self.request.user
+
+    def dispatch(self, request, *args, **kwargs):
+        started = time.perf_counter()
+        response = super().dispatch(request, *args, **kwargs)
+        self._record(response, started)
+        return response
+
+    def _record(self, response, started: float) -> None:
+        request = self.request
+        principal = getattr(request, "_user", None)
+        if not isinstance(principal, ApiPrincipal):
+            return  # unauthenticated: no merchant to file it under
+        error = getattr(request, "api_error", None)
+        if isinstance(error, RateLimited) and error.wechat_errcode is None:
+            return  # the key's own limit: counted in a metric, not logged row by row
+        api_call_record(
+            merchant_id=principal.merchant_id,
+            api_key_id=principal.key_id,
+            context=getattr(request, "call", None) or CallContext(endpoint=self.endpoint),
+            result=error.code if error else "ok",
+            status_code=response.status_code,
+            wechat_errcode=error.wechat_errcode if error else None,
+            rid=error.rid if error else None,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not Django's HTML page."""
+    error = NotFound("No such API endpoint.")
+    return JsonResponse(error.body(), status=error.status)

@@ -1,0 +1,173 @@
+"""The merchant API's tag lookups (SPEC 4.3): one openid, or up to 1,000 at once."""
+
+from __future__ import annotations
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from platform_app.api import errors as api
+from platform_app.api.exceptions import api_error_from
+from platform_app.api.schema import (
+    RETRY_AFTER_HEADER,
+    ErrorDetailSerializer,
+    error_responses,
+    tag_name_serializer,
+)
+from platform_app.api.views import MerchantApiView
+
+from ..services import get_tag_names, get_user_tagids, get_user_tagids_bulk
+
+# WeChat's openids are 28 characters today; SPEC 4.3 allows 20 to 64 of these.
+OPENID_REGEX = r"^[A-Za-z0-9_-]{20,64}$"
+OPENID_RULE = "20 to 64 letters, digits, '-' or '_'"
+_OPENID = re.compile(OPENID_REGEX)
+BULK_MAX = 1000
+
+_LOOKUP_ERRORS = (
+    api.InvalidRequest,
+    api.Unauthenticated,
+    api.NotFound,
+    api.PermissionNotGranted,
+    api.AccountNotEligible,
+    api.AuthorizerRevoked,
+    api.InvalidOpenid,
+    api.OpenidAppidMismatch,
+    api.RateLimited,
+    api.UpstreamUnavailable,
+    api.UpstreamError,
+)
+
+
+def _openid_field(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(
+        OPENID_REGEX, error_messages={"invalid": f"An openid is {OPENID_RULE}."}, **kwargs
+    )
+
+
+class BulkResultSerializer(serializers.Serializer):
+    openid = serializers.CharField()
+    tagid_list = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="When the lookup worked."
+    )
+    error = ErrorDetailSerializer(required=False, help_text="When it did not.")
+
+
+class UserTagsView(MerchantApiView):
+    """The hot path: parameters are checked with a compiled pattern and the answer is built
+    directly; DRF serializers cost more per request than everything else this view does
+    (the OutputSerializer below documents the answer)."""
+
+    endpoint = "user_tags"
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "UserTags"
+
+        openid = serializers.CharField()
+        tagid_list = serializers.ListField(child=serializers.IntegerField())
+        tags = serializers.ListField(
+            child=tag_name_serializer(),
+            required=False,
+            help_text="Only with ?expand=names. `name` is null for a tag WeChat no longer lists.",
+        )
+
+    @extend_schema(
+        operation_id="user_tags_get",
+        summary="Tags of one user",
+        description=(
+            f"The tag ids WeChat holds for one follower (`cgi-bin/tags/getidlist`). "
+            f"An openid is {OPENID_RULE}; any other is refused with 400 without calling WeChat."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "openid",
+                str,
+                OpenApiParameter.PATH,
+                pattern=OPENID_REGEX,
+                description=f"The follower's openid: {OPENID_RULE}.",
+            ),
+            OpenApiParameter(
+                "expand", str, enum=["names"], description="`names` adds the tags' names."
+            ),
+            RETRY_AFTER_HEADER,
+        ],
+        responses={200: OutputSerializer, **error_responses(*_LOOKUP_ERRORS)},
+    )
+    def get(self, request, appid: str, openid: str):
+        request.call.openid = openid
+        if not _OPENID.fullmatch(openid):
+            raise api.InvalidRequest(f"openid: An openid is {OPENID_RULE}.")
+        expand = request.query_params.get("expand")
+        if expand not in (None, "names"):
+            raise api.InvalidRequest('expand: The only expansion is "names".')
+        authorizer = self.authorizer(appid)
+        request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
+        tagids = get_user_tagids(authorizer=authorizer, openid=openid)
+        body = {"openid": openid, "tagid_list": tagids}
+        if expand == "names":
+            names = get_tag_names(authorizer=authorizer, expect_ids=tuple(tagids))
+            body["tags"] = [{"id": tagid, "name": names.get(tagid)} for tagid in tagids]
+        return Response(body)
+
+
+class UserTagsBulkView(MerchantApiView):
+    endpoint = "user_tags_bulk"
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "UserTagsBulkRequest"
+
+        openids = serializers.ListField(
+            child=_openid_field(),
+            min_length=1,
+            max_length=BULK_MAX,
+            help_text=(
+                f"1 to {BULK_MAX} openids, each {OPENID_RULE}. One malformed openid makes the "
+                "whole request 400 invalid_request (nothing is sent to WeChat); "
+                "WeChat's answers per openid come back as per-item errors."
+            ),
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "UserTagsBulk"
+
+        results = serializers.ListField(child=BulkResultSerializer(), help_text="In request order.")
+
+    @extend_schema(
+        operation_id="user_tags_bulk",
+        summary="Tags of many users",
+        description=(
+            "Looks up to 1,000 openids concurrently (bounded) and answers in request order. "
+            "One openid's failure (e.g. `invalid_openid`) is reported in its own item and does "
+            "not fail the rest; refusals that concern the account (permission, eligibility, "
+            "revocation) fail the whole request before any WeChat call. The request takes one "
+            "rate-limit token per openid."
+        ),
+        request=InputSerializer,
+        parameters=[RETRY_AFTER_HEADER],
+        responses={200: OutputSerializer, **error_responses(*_LOOKUP_ERRORS)},
+    )
+    def post(self, request, appid: str):
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        openids = params.validated_data["openids"]
+        request.call.item_count = len(openids)
+        authorizer = self.authorizer(appid)
+        request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
+        results = []
+        for lookup in get_user_tagids_bulk(authorizer=authorizer, openids=openids):
+            if lookup.error is None:
+                results.append({"openid": lookup.openid, "tagid_list": lookup.tagid_list})
+            else:
+                error = api_error_from(lookup.error) or api.ApiError()
+                results.append({"openid": lookup.openid, **error.body()})
+        return Response({"results": results})
+
+    def rate_limit_cost(self, request) -> int:
+        data = request.data
+        openids = data.get("openids") if isinstance(data, dict) else None
+        return len(openids) if isinstance(openids, list) and openids else 1

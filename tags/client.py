@@ -1,0 +1,35 @@
+"""The authorizer-side tag endpoints (protocol section 1.11), called with an authorizer token.
+
+This client knows paths and payload shapes only; which token to use, refusals and the
+refresh-and-retry-once policy live in tags.services.
+"""
+
+from __future__ import annotations
+
+from platform_app.wechat.errors import WeChatBadResponse
+from platform_app.wechat.transport import WeChatTransport, get_transport
+
+TAGS_GETIDLIST = "/cgi-bin/tags/getidlist"
+TAGS_GET = "/cgi-bin/tags/get"
+
+
+class TagClient:
+    def __init__(self, transport: WeChatTransport | None = None) -> None:
+        self.transport = transport or get_transport()
+
+    def get_tagid_list(self, *, access_token: str, openid: str) -> list[int]:
+        payload = self.transport.post(
+            TAGS_GETIDLIST, params={"access_token": access_token}, body={"openid": openid}
+        )
+        tagids = payload.get("tagid_list", [])
+        if not isinstance(tagids, list) or not all(isinstance(t, int) for t in tagids):
+            raise WeChatBadResponse("tagid_list is not a list of numbers", api=TAGS_GETIDLIST)
+        return tagids
+
+    def get_tags(self, *, access_token: str) -> dict[int, str]:
+        payload = self.transport.get(TAGS_GET, params={"access_token": access_token})
+        tags = payload.get("tags", [])
+        try:
+            return {int(tag["id"]): str(tag["name"]) for tag in tags}
+        except (TypeError, KeyError, ValueError):
+            raise WeChatBadResponse("tags is not a list of {id, name}", api=TAGS_GET) from None

@@ -1,0 +1,174 @@
+"""User tags on behalf of an authorizer: getidlist (one and bulk) and the account's tag names.
+
+Every entry point checks the capability from our own record first (SPEC section 5): a refused
+request spends no WeChat call. A dead-token answer refreshes once and retries once, never
+more. WeChat answers that concern the account rather than the openid (61007, 48001, 61003,
+61023) become the same domain errors the local check raises; 61003/61023 also stop the
+authorizer, so the next request is refused without a call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+
+from authorizers.capabilities import (
+    REFUSED_ACCOUNT,
+    REFUSED_PERMISSION,
+    REFUSED_REVOKED,
+    CapabilityRefused,
+    capability_require,
+    permission_reason,
+    refusal_error,
+    revocation_reason,
+)
+from authorizers.models import Authorizer
+from authorizers.services.status import authorizer_mark_reauth_required, authorizer_mark_revoked
+from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
+from platform_app.wechat import errors as wx
+
+from .capabilities import USER_TAGS
+from .client import TagClient
+from .tokens import RequestToken
+
+logger = logging.getLogger("tags")
+
+T = TypeVar("T")
+
+# Errors about the account, not the openid: in a bulk lookup the rest would fail the same way.
+_ACCOUNT_ERRORS = (
+    AuthorizerUnavailable,
+    AuthorizerTokenRefreshError,
+    wx.WeChatQuotaExceeded,
+)
+
+
+@dataclass(frozen=True)
+class TagLookup:
+    openid: str
+    tagid_list: list[int] | None = None
+    error: Exception | None = None
+
+
+def _account_error(authorizer: Authorizer, exc: wx.WeChatError) -> Exception | None:
+    """The domain error for an account-level WeChat answer; None for the others."""
+    if isinstance(exc, wx.WeChatPermissionSetMissing):
+        logger.warning("%s: WeChat says 61007, our record of its grant is stale", authorizer.appid)
+        return refusal_error(REFUSED_PERMISSION, permission_reason(USER_TAGS), wechat_error=exc)
+    if isinstance(exc, wx.WeChatAccountNotEligible):
+        logger.warning("%s: WeChat says 48001, our record of its type is stale", authorizer.appid)
+        reason = (
+            "WeChat reports that this account cannot look up user tags: "
+            "only verified Service Accounts can."
+        )
+        return refusal_error(REFUSED_ACCOUNT, reason, wechat_error=exc)
+    if isinstance(exc, wx.WeChatAuthorizationRevoked):
+        authorizer_mark_revoked(authorizer_id=authorizer.pk)
+        reason = revocation_reason(Authorizer.Status.REVOKED)
+        return refusal_error(REFUSED_REVOKED, reason, wechat_error=exc)
+    if isinstance(exc, wx.WeChatRefreshTokenInvalid):
+        authorizer_mark_reauth_required(authorizer_id=authorizer.pk)
+        reason = revocation_reason(Authorizer.Status.REAUTH_REQUIRED)
+        return refusal_error(REFUSED_REVOKED, reason, wechat_error=exc)
+    return None
+
+
+def _call(token: RequestToken, request: Callable[[str], T]) -> T:
+    """One WeChat call with the authorizer's token; on a dead token, refresh once, retry once."""
+    current = token.get()
+    try:
+        try:
+            return request(current.token)
+        except wx.WeChatTokenInvalid:
+            return request(token.renew(current).token)
+    except wx.WeChatError as exc:
+        domain = _account_error(token.authorizer, exc)
+        if domain is not None:
+            raise domain from exc
+        raise
+
+
+def get_user_tagids(*, authorizer: Authorizer, openid: str) -> list[int]:
+    capability_require(authorizer, USER_TAGS.name)
+    client = TagClient()
+    return _call(
+        RequestToken(authorizer),
+        lambda access_token: client.get_tagid_list(access_token=access_token, openid=openid),
+    )
+
+
+class _Bulk:
+    """One bulk lookup: a shared token, and the first account-level error, which ends it."""
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.token = RequestToken(authorizer)
+        self.client = TagClient()
+        self.stopped: Exception | None = None
+
+    def lookup(self, openid: str) -> TagLookup:
+        if self.stopped is not None:
+            return TagLookup(openid, error=self.stopped)
+        try:
+            tagids = _call(
+                self.token,
+                lambda token: self.client.get_tagid_list(access_token=token, openid=openid),
+            )
+            return TagLookup(openid, tagid_list=tagids)
+        except Exception as exc:
+            if _is_account_level(exc):
+                self.stopped = exc
+            if not isinstance(exc, wx.WeChatError | AuthorizerUnavailable) and not _is_domain(exc):
+                logger.exception("bulk lookup of one openid failed unexpectedly")
+            return TagLookup(openid, error=exc)
+        finally:
+            # A refresh or a status change may have opened this thread's own connection.
+            for connection in connections.all(initialized_only=True):
+                connection.close()
+
+
+def _is_domain(exc: Exception) -> bool:
+    return isinstance(exc, CapabilityRefused | AuthorizerTokenRefreshError)
+
+
+def _is_account_level(exc: Exception) -> bool:
+    return _is_domain(exc) or isinstance(exc, _ACCOUNT_ERRORS)
+
+
+def get_user_tagids_bulk(*, authorizer: Authorizer, openids: list[str]) -> list[TagLookup]:
+    """In request order; one openid's failure is its own. Duplicates are looked up once."""
+    capability_require(authorizer, USER_TAGS.name)
+    bulk = _Bulk(authorizer)
+    bulk.token.get()  # a revoked or unrefreshable account fails the request, not each item
+    unique = list(dict.fromkeys(openids))
+    workers = max(1, min(settings.TAGS_BULK_CONCURRENCY, len(unique)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tags-bulk") as pool:
+        found = dict(zip(unique, pool.map(bulk.lookup, unique), strict=True))
+    return [found[openid] for openid in openids]
+
+
+def _names_key(appid: str) -> str:
+    return f"tags:names:{appid}"
+
+
+def get_tag_names(*, authorizer: Authorizer, expect_ids: tuple[int, ...] = ()) -> dict[int, str]:
+    """The account's tag names, cached TAGS_NAMES_CACHE_SECONDS.
+
+    A tag id missing from the cached names (a tag created since) refetches them once.
+    """
+    capability_require(authorizer, USER_TAGS.name)
+    cached = cache.get(_names_key(authorizer.appid))
+    if cached is not None:
+        names = dict(cached)
+        if all(tagid in names for tagid in expect_ids):
+            return names
+    client = TagClient()
+    names = _call(RequestToken(authorizer), lambda token: client.get_tags(access_token=token))
+    cache.set(_names_key(authorizer.appid), list(names.items()), settings.TAGS_NAMES_CACHE_SECONDS)
+    return names

@@ -1,0 +1,49 @@
+"""An authorizer's token for the length of one request, shared by its threads.
+
+A request takes the token once (no SQL while the cached one is valid). A dead-token answer
+renews it at most once per token version, whichever thread saw it first: the other threads
+of a bulk lookup that fail with the same stale token get the renewed one without a second
+refresh. The refresh itself is single-flight across processes (authorizers.services.tokens).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from authorizers.api.selectors import authorizer_cache_forget
+from authorizers.models import Authorizer
+from authorizers.services.tokens import (
+    AccessToken,
+    authorizer_get_access_token,
+    authorizer_refresh_access_token,
+)
+
+
+class RequestToken:
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.authorizer = authorizer
+        self._lock = threading.Lock()
+        self._token: AccessToken | None = None
+
+    def get(self) -> AccessToken:
+        with self._lock:
+            if self._token is None:
+                cached_version = self.authorizer.token_version
+                self._token = authorizer_get_access_token(authorizer=self.authorizer)
+                if self._token.version != cached_version:
+                    # It was refreshed on the way: the cached row holds a dead token.
+                    authorizer_cache_forget(appid=self.authorizer.appid)
+            return self._token
+
+    def renew(self, stale: AccessToken) -> AccessToken:
+        with self._lock:
+            if self._token is not None and self._token.version != stale.version:
+                return self._token
+            # WeChat called this token dead, so its expiry time means nothing: force. If the row
+            # moved past the stale version, someone already refreshed and that token comes
+            # back without a WeChat call.
+            self._token = authorizer_refresh_access_token(
+                authorizer_id=self.authorizer.pk, stale_version=stale.version, force=True
+            )
+            authorizer_cache_forget(appid=self.authorizer.appid)
+            return self._token

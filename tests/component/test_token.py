@@ -1,0 +1,102 @@
+"""The component_access_token against the sandbox: fetch, cache, dead-token retry, beat, races."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from platform_app.component.client import ComponentClient
+from platform_app.component.models import ComponentState
+from platform_app.component.services.token import (
+    ComponentTicketMissing,
+    component_access_token_cache_clear,
+    component_access_token_get,
+    component_ticket_store,
+)
+from platform_app.component.tasks import component_token_refresh
+
+
+def test_no_ticket_is_a_clear_error(wechat_api, db):
+    with pytest.raises(ComponentTicketMissing, match="/wechat/component/events/"):
+        component_access_token_get()
+    assert wechat_api.state.calls("api_component_token") == 0
+
+
+def test_an_expired_ticket_is_not_used(wechat_api, db):
+    component_ticket_store(
+        ticket=wechat_api.state.ticket, received_at=timezone.now() - timedelta(hours=13)
+    )
+    with pytest.raises(ComponentTicketMissing):
+        component_access_token_get()
+
+
+def test_token_is_fetched_once_and_reused(component_ready):
+    first = component_access_token_get()
+    component_access_token_cache_clear()  # another process: database, no fetch
+    assert component_access_token_get() == first
+    assert component_access_token_get() == first
+    assert first == component_ready.state.component_access.current
+    assert component_ready.state.calls("api_component_token") == 1
+
+
+def test_a_dead_token_is_refreshed_once_and_the_call_retried(component_ready):
+    component_access_token_get()
+    component_ready.state.expire_component_token()  # WeChat killed it early
+
+    payload = ComponentClient().create_preauthcode()
+
+    assert payload["pre_auth_code"]
+    assert component_ready.state.calls("api_component_token") == 2
+    assert component_ready.state.calls("api_create_preauthcode") == 2
+    assert (
+        ComponentState.objects.get().access_token == component_ready.state.component_access.current
+    )
+
+
+def test_beat_refreshes_ahead_of_expiry_only(component_ready):
+    assert component_token_refresh() is True  # no token yet
+    assert component_token_refresh() is False  # fresh
+    ComponentState.objects.update(access_token_expires_at=timezone.now() + timedelta(minutes=10))
+    assert component_token_refresh() is True
+    assert component_ready.state.calls("api_component_token") == 2
+
+
+def test_beat_without_ticket_logs_and_waits(wechat_api, db, caplog):
+    assert component_token_refresh() is False
+    assert "component_verify_ticket" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_callers_with_an_expired_token_fetch_once(component_ready):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    component_access_token_get()
+    ComponentState.objects.update(access_token_expires_at=timezone.now() - timedelta(seconds=1))
+    component_access_token_cache_clear()
+    component_ready.state.counters.reset()
+
+    threads_count = 24
+    barrier = threading.Barrier(threads_count)
+    tokens, errors = [], []
+
+    def caller():
+        try:
+            barrier.wait()
+            tokens.append(component_access_token_get())
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=caller) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(tokens) == threads_count
+    assert set(tokens) == {component_ready.state.component_access.current}
+    assert component_ready.state.calls("api_component_token") == 1

@@ -1,0 +1,82 @@
+"""POST .../users/tags: order kept, duplicates looked up once, one openid's failure is its own."""
+
+import pytest
+
+from tests.api.support import (
+    BOOKS_APPID,
+    COFFEE_APPID,
+    UNKNOWN_OPENID,
+    bulk_url,
+    demo_openid,
+    getidlist_calls,
+)
+
+# Demo Coffee's users carry these tags (platform_app/sandbox/demo.py).
+EXPECTED = [[2, 100], [100], [], [101], [2], [100, 101, 102]]
+
+
+def _post(tenant, openids):
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_order_kept_and_per_item_errors(coffee, tenant, wechat_api):
+    mine = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    foreign = demo_openid(BOOKS_APPID, 0)
+    openids = [mine[5], UNKNOWN_OPENID, mine[0], foreign, mine[2], mine[1], mine[3], mine[4]]
+    results = _post(tenant, openids)
+    assert [r["openid"] for r in results] == openids
+    assert results[0] == {"openid": mine[5], "tagid_list": EXPECTED[5]}
+    assert results[1]["error"]["code"] == "invalid_openid"
+    assert results[1]["error"]["wechat_errcode"] == 40003
+    assert results[3]["error"]["code"] == "openid_appid_mismatch"
+    assert [r["tagid_list"] for r in results[4:]] == [EXPECTED[2], EXPECTED[1], EXPECTED[3], [2]]
+
+
+def test_duplicates_are_looked_up_once(coffee, tenant, wechat_api):
+    openid = demo_openid(COFFEE_APPID, 0)
+    results = _post(tenant, [openid] * 50)
+    assert len(results) == 50 and all(r["tagid_list"] == [2, 100] for r in results)
+    assert getidlist_calls(wechat_api) == 1
+
+
+def test_a_thousand_openids(coffee, tenant, wechat_api):
+    openids = [f"oBulk{i:023d}" for i in range(994)] + [
+        demo_openid(COFFEE_APPID, i) for i in range(6)
+    ]
+    results = _post(tenant, openids)
+    assert len(results) == 1000
+    assert [r["openid"] for r in results] == openids
+    assert all(r["error"]["code"] == "invalid_openid" for r in results[:994])
+    assert [r["tagid_list"] for r in results[994:]] == EXPECTED
+    assert getidlist_calls(wechat_api) == 1000
+
+
+def test_transient_failures_are_per_item(coffee, tenant, wechat_api, settings):
+    settings.WECHAT_MAX_ATTEMPTS = 1
+    wechat_api.set_faults(error_rate=1, path_prefix="/cgi-bin/tags/getidlist", count=1)
+    settings.TAGS_BULK_CONCURRENCY = 1  # the first lookup gets the fault
+    openids = [demo_openid(COFFEE_APPID, i) for i in range(3)]
+    results = _post(tenant, openids)
+    assert results[0]["error"]["code"] == "upstream_unavailable"
+    assert results[0]["error"]["wechat_errcode"] == -1
+    assert [r["tagid_list"] for r in results[1:]] == EXPECTED[1:3]
+
+
+def test_an_account_level_answer_stops_the_rest(coffee, tenant, wechat_api, settings):
+    settings.TAGS_BULK_CONCURRENCY = 1
+    wechat_api.set_faults(quota_rate=1, path_prefix="/cgi-bin/tags/getidlist")
+    openids = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    results = _post(tenant, openids)
+    assert all(r["error"]["code"] == "rate_limited" for r in results)
+    assert getidlist_calls(wechat_api) == 1  # quota gone: the other five were not spent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stale_grant_in_bulk_is_per_item_and_stops(coffee, tenant, wechat_api, settings):
+    settings.TAGS_BULK_CONCURRENCY = 1
+    wechat_api.state.update_authorizer(COFFEE_APPID, {"func_info": [1]})
+    results = _post(tenant, [demo_openid(COFFEE_APPID, i) for i in range(4)])
+    assert {r["error"]["code"] for r in results} == {"permission_not_granted"}
+    assert getidlist_calls(wechat_api) == 1

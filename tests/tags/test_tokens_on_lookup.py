@@ -1,0 +1,82 @@
+"""A dead token on the request path: one refresh, one retry, never a loop."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.api.support import COFFEE_APPID, demo_openid, error_of, getidlist_calls, tags_url
+
+OPENID = demo_openid(COFFEE_APPID, 0)
+
+
+def _refreshes(sandbox) -> int:
+    return sandbox.state.calls("api_authorizer_token")
+
+
+def _kill_our_token(sandbox) -> None:
+    state = sandbox.state
+    state.issue_authorizer_token(state.authorizers[COFFEE_APPID])  # grace 0: ours dies now
+
+
+def test_dead_token_refreshes_once_and_retries_once(coffee, tenant, wechat_api):
+    assert tenant.client.get(tags_url(COFFEE_APPID, OPENID)).status_code == 200  # warm
+    _kill_our_token(wechat_api)
+    refreshes, calls = _refreshes(wechat_api), getidlist_calls(wechat_api)
+    response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
+    assert response.status_code == 200 and response.json()["tagid_list"] == [2, 100]
+    assert _refreshes(wechat_api) == refreshes + 1
+    assert getidlist_calls(wechat_api) == calls + 2
+    # The cached row was dropped: the next request uses the new token straight away.
+    assert tenant.client.get(tags_url(COFFEE_APPID, OPENID)).status_code == 200
+    assert getidlist_calls(wechat_api) == calls + 3 and _refreshes(wechat_api) == refreshes + 1
+
+
+def test_still_dead_after_refresh_is_not_retried_again(coffee, tenant, wechat_api, monkeypatch):
+    from authorizers.services.tokens import AccessToken
+
+    def useless_refresh(**kwargs):
+        return AccessToken("still-dead", 10_000, timezone.now() + timedelta(hours=2))
+
+    monkeypatch.setattr("tags.tokens.authorizer_refresh_access_token", useless_refresh)
+    _kill_our_token(wechat_api)
+    response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
+    assert response.status_code == 502
+    error = error_of(response)
+    assert error["code"] == "upstream_error" and error["wechat_errcode"] == 40001
+    assert getidlist_calls(wechat_api) == 2
+
+
+def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
+    from authorizers.services.tokens import authorizer_refresh_access_token
+    from tags.services import get_user_tagids
+
+    stale = coffee  # an instance holding the token of version N
+    authorizer_refresh_access_token(authorizer_id=coffee.pk, force=True)  # a worker: N+1
+    refreshes = _refreshes(wechat_api)
+    assert get_user_tagids(authorizer=stale, openid=OPENID) == [2, 100]
+    assert _refreshes(wechat_api) == refreshes  # took the row's token, no WeChat refresh
+    assert getidlist_calls(wechat_api) == 2
+
+
+def test_expired_cached_token_is_refreshed_before_the_call(coffee, tenant, wechat_api):
+    from authorizers.models import Authorizer
+
+    Authorizer.objects.filter(pk=coffee.pk).update(access_token_expires_at=timezone.now())
+    response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
+    assert response.status_code == 200
+    assert getidlist_calls(wechat_api) == 1  # no dead-token round trip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dead_token_in_a_bulk_refreshes_once(coffee, tenant, wechat_api, settings):
+    settings.TAGS_BULK_CONCURRENCY = 8
+    _kill_our_token(wechat_api)
+    refreshes = _refreshes(wechat_api)
+    openids = [demo_openid(COFFEE_APPID, i % 6) for i in range(6)] * 5
+    response = tenant.client.post(
+        f"/api/v1/authorizers/{COFFEE_APPID}/users/tags", {"openids": openids}, format="json"
+    )
+    assert response.status_code == 200
+    assert all("tagid_list" in r for r in response.json()["results"])
+    assert _refreshes(wechat_api) == refreshes + 1
