@@ -31,6 +31,9 @@ def mask_openid(openid: str) -> str:
     """`oAbc…xyz9`: enough to tell users apart in a log, not enough to address one."""
     if not openid:
         return ""
+    # The openid comes from the URL before it is validated; PostgreSQL refuses NUL in text,
+    # and one such row would fail the whole buffered batch (every merchant's log rows).
+    openid = openid.replace("\x00", "\ufffd")
     if len(openid) <= 10:
         return openid[:2] + "…"
     return f"{openid[:4]}…{openid[-4:]}"

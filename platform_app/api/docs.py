@@ -7,9 +7,11 @@ import mimetypes
 from pathlib import Path
 
 import drf_spectacular_sidecar
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest, JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
+
+from .views import api_not_found
 
 _DIST = Path(drf_spectacular_sidecar.__file__).parent / "static/drf_spectacular_sidecar"
 _SWAGGER = _DIST / "swagger-ui-dist"
@@ -28,9 +30,9 @@ _FILES = {
 
 @require_GET
 @cache_control(public=True, max_age=86400)
-def docs_asset(request: HttpRequest, name: str) -> FileResponse:
+def docs_asset(request: HttpRequest, name: str) -> FileResponse | JsonResponse:
     path = _FILES.get(name)
     if path is None or not path.is_file():
-        raise Http404(name)
+        return api_not_found(request)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return FileResponse(path.open("rb"), content_type=content_type)

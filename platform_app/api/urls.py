@@ -17,5 +17,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("docs/assets/<str:name>", docs_asset, name="api-docs-asset"),
     # Last: anything else under /api/ is a JSON 404, not Django's HTML page.
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # [\s\S]: a path with a newline too
 ]

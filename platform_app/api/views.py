@@ -17,7 +17,6 @@ from .call_log import CallContext, api_call_record
 from .errors import NotFound, RateLimited
 from .ratelimit import ApiKeyRateThrottle
 
-
 # Anything else cannot be a stored appid (the selector answers 404 without a lookup).
 _APPID_LIKE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

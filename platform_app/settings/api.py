@@ -30,8 +30,13 @@ TAGS_NAMES_CACHE_SECONDS = env.int("TAGS_NAMES_CACHE_SECONDS", default=300)
 # Retry-After sent with 503 upstream_unavailable (WeChat busy or unreachable).
 API_UPSTREAM_RETRY_AFTER_SECONDS = env.int("API_UPSTREAM_RETRY_AFTER_SECONDS", default=5)
 # How long an API key lookup and an authorizer row stay cached (invalidated on change).
-API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
-API_AUTHORIZER_CACHE_SECONDS = env.int("API_AUTHORIZER_CACHE_SECONDS", default=300)
+# Invalidation must reach every process, so without a shared cache (REDIS_URL) nothing is
+# cached: a key revoked in one gunicorn worker would otherwise live on in another.
+_SHARED_CACHE = bool(env.str("REDIS_URL", default=""))
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300 if _SHARED_CACHE else 0)
+API_AUTHORIZER_CACHE_SECONDS = env.int(
+    "API_AUTHORIZER_CACHE_SECONDS", default=300 if _SHARED_CACHE else 0
+)
 # Merchant API call log: buffered per process and written in batches (0: in the request).
 API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
 API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)

@@ -120,10 +120,12 @@ def run(args) -> dict[str, object]:
         # Warm both paths (connections, caches, gunicorn workers) before measuring.
         _load(args.clients, args.clients * 10, service_client)
         _load(args.clients, args.clients * 10, direct_client)
-        single = {
-            "service": _load(args.clients, args.requests, service_client),
-            "direct": _load(args.clients, args.requests, direct_client),
-        }
+        single, cpu = {}, {}
+        for name, make in (("service", service_client), ("direct", direct_client)):
+            before = world.cpu_seconds()
+            single[name] = _load(args.clients, args.requests, make)
+            after = world.cpu_seconds()
+            cpu[name] = {k: (after[k] - before[k]) * 1000 / args.requests for k in after}
         low = {
             clients: {
                 "service": _load(clients, args.requests // 8, service_client),
@@ -135,7 +137,14 @@ def run(args) -> dict[str, object]:
         bulk = support.bulk_vs_sequential(world)
         print("bulk:", bulk, flush=True)
         sql = support.sql_per_lookup(world)
-        return {"single": single, "low": low, "bulk": bulk, "sql": sql, "args": vars(args)}
+        return {
+            "single": single,
+            "cpu": cpu,
+            "low": low,
+            "bulk": bulk,
+            "sql": sql,
+            "args": vars(args),
+        }
     finally:
         world.stop()
 
@@ -176,7 +185,18 @@ def _report(r: dict[str, object]) -> str:
             f"p50 ratio service/direct: **{ratio:.2f}x** (target ≤ 1.25x); errors: {errors} "
             "(target 0).",
             "",
-            "Fewer clients, where latency rather than the two shared cores bounds the result:",
+            "CPU per lookup in that run (ms): "
+            + "; ".join(
+                f"{name}: load generator {c['self']:.2f}, gunicorn {c['gunicorn']:.2f}, "
+                f"sandbox {c['sandbox']:.2f}"
+                for name, c in r["cpu"].items()
+            )
+            + f". The machine has {os.cpu_count()} cores for all of it: at "
+            f"{a['clients']} clients both paths are CPU-bound, and the service's extra HTTP hop "
+            "and Django request make each of its lookups cost several times the CPU of a "
+            "direct call.",
+            "",
+            "Fewer clients, where latency rather than the shared cores bounds the result:",
             "",
             "| clients | service p50 ms | direct p50 ms | ratio | service p99 ms | direct p99 ms |",
             "|---|---|---|---|---|---|",

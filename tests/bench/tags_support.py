@@ -63,6 +63,18 @@ def _spawn(command: list[str], env: dict[str, str], log: Path, ready: str) -> su
     return process
 
 
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 def _stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -88,6 +100,16 @@ class World:
         client = WeChatClient(self.appid, "unused-secret", access_token=self.access_token)
         client.API_BASE_URL = self.sandbox_url + "/cgi-bin/"
         return client
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the sandbox and by gunicorn (master and workers)."""
+        sandbox, gunicorn = self.processes
+        workers = _children(gunicorn.pid)
+        return {
+            "sandbox": _cpu(sandbox.pid),
+            "gunicorn": _cpu(gunicorn.pid) + sum(_cpu(pid) for pid in workers),
+            "self": sum(os.times()[:2]),
+        }
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -188,7 +210,7 @@ def _spawn_gunicorn(env: dict[str, str], api_port: int, *, workers: int, threads
     return _spawn(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "platform_app.wsgi",
          "-b", f"127.0.0.1:{api_port}", "-k", "gthread", "-w", str(workers),
-         "--threads", str(threads), "--backlog", "512"],
+         "--threads", str(threads), "--backlog", "512", "--no-control-socket"],
         env, var / "bench-tags-gunicorn.log", "Booting worker",
     )  # fmt: skip
 

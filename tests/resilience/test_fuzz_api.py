@@ -206,6 +206,9 @@ NUL_REQUESTS = [
     ),
     ("POST", f"/api/v1/authorizers/{COFFEE_APPID}/users/tags", b'{"openids": ["o\\u0000"]}'),
     ("GET", f"/api/v1/authorizers/{COFFEE_APPID}/?expand=%00", b""),
+    # Also from the fuzz run: a newline escaped the /api/ catch-all into Django's HTML 404.
+    ("GET", "/api/v1/authorizers/a/users/x/tags/%0A/more", b""),
+    ("GET", "/api/v1/%0A", b""),
 ]
 
 
@@ -224,6 +227,30 @@ def test_nul_bytes_are_refused_not_crashed(fuzz_world, wechat_api, method, url, 
         "not_found",
         "invalid_request",
     ), response.content
+    # The call log's INSERT did not fail (which would break this test's transaction).
+    from authorizers.models import ApiCall
+
+    assert ApiCall.objects.count() >= 0
+
+
+def test_a_nul_openid_does_not_lose_other_merchants_call_log_rows(
+    fuzz_world, settings, monkeypatch
+):
+    from authorizers.models import ApiCall
+    from platform_app.api import call_log
+    from platform_app.api.call_log import api_call_log_flush
+
+    settings.API_CALL_LOG_FLUSH_SECONDS = 60  # buffered, as in production; flushed by hand
+    # (the flush would reconnect: not inside this test's transaction)
+    monkeypatch.setattr(call_log, "close_old_connections", lambda: None)
+    client = Client(raise_request_exception=False)
+    for key, openid in (("other", demo_openid(BOOKS_APPID, 0)), ("own", "o%00" * 10)):
+        client.get(
+            f"/api/v1/authorizers/{BOOKS_APPID}/users/{openid}/tags",
+            HTTP_AUTHORIZATION=f"Bearer {fuzz_world[key]}",
+        )
+    api_call_log_flush()
+    assert ApiCall.objects.count() == 2
 
 
 # -- over real HTTP, to the production server ---------------------------------------------------
