@@ -54,7 +54,8 @@ def procfile(env: dict[str, str]) -> Path:
     web_port, sandbox_port = env["DEMO_WEB_PORT"], env["DEMO_SANDBOX_PORT"]
     callback = f"http://127.0.0.1:{web_port}/wechat/component/events/"
     lines = {
-        "sandbox": f"{python} manage.py wechat_sandbox --port {sandbox_port} --callback {callback}",
+        "sandbox": f"{python} manage.py wechat_sandbox --port {sandbox_port} --callback {callback}"
+        + (f" {env['DEMO_SANDBOX_ARGS']}" if env.get("DEMO_SANDBOX_ARGS") else ""),
         "web": f"{python} manage.py runserver 127.0.0.1:{web_port} --noreload",
         "worker": f"{celery} -A platform_app worker -l info -c 2 --without-gossip --without-mingle",
         "beat": f"{celery} -A platform_app beat -l info",

@@ -9,6 +9,12 @@ pytest_plugins = [
 
 
 @pytest.fixture(autouse=True)
+def _call_log_in_request(settings):
+    """The call log's background writer batches rows; tests read them right after a request."""
+    settings.API_CALL_LOG_FLUSH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

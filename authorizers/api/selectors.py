@@ -79,9 +79,7 @@ def authorizer_get_for_merchant(
     if row is None:
         authorizer = Authorizer.objects.filter(appid=appid).only(*_LOADED).first()
         if authorizer is None:
-            cache.set(
-                key, _MISSING, min(_MISSING_SECONDS, settings.API_AUTHORIZER_CACHE_SECONDS)
-            )
+            cache.set(key, _MISSING, min(_MISSING_SECONDS, settings.API_AUTHORIZER_CACHE_SECONDS))
             raise AuthorizerNotFound(appid)
         row = _to_cache(authorizer)
         cache.set(key, row, settings.API_AUTHORIZER_CACHE_SECONDS)

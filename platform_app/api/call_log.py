@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from authorizers.models import ApiCall
 
@@ -84,9 +84,16 @@ def api_call_record(
 def _write(rows: list[ApiCall]) -> None:
     try:
         ApiCall.objects.bulk_create(rows)
+        return
     except DatabaseError:
-        # The answers are already sent; a lost log line must never fail a request.
-        logger.exception("could not record %d API call(s)", len(rows))
+        logger.warning("batch insert of %d API call(s) failed; writing them one by one", len(rows))
+    # One bad row must not take every merchant's rows of this flush with it.
+    for row in rows:
+        try:
+            row.save(force_insert=True)
+        except DatabaseError:
+            # The answer is already sent; a lost log line must never fail a request.
+            logger.exception("could not record an API call (%s %s)", row.endpoint, row.result)
 
 
 class _Buffer:
@@ -111,6 +118,10 @@ class _Buffer:
         if rows:
             close_old_connections()  # this thread's connection may have gone stale
             _write(rows)
+            if threading.current_thread() is self._thread:
+                # Hold no idle connection between flushes (PgBouncer-friendly, and test
+                # databases can be dropped).
+                connection.close()
 
     def _run(self) -> None:
         while True:

@@ -1,3 +1,5 @@
+import os
+
 from .env import env
 
 # Sandbox demo values: the sandbox (platform_app/sandbox) knows the same ones.
@@ -19,3 +21,5 @@ WECHAT_MAX_ATTEMPTS = env.int("WECHAT_MAX_ATTEMPTS", default=3)
 WECHAT_BACKOFF_BASE = env.float("WECHAT_BACKOFF_BASE", default=0.2)
 WECHAT_BACKOFF_MAX = env.float("WECHAT_BACKOFF_MAX", default=2.0)
 WECHAT_POOL_SIZE = env.int("WECHAT_POOL_SIZE", default=64)
+# Outbound proxy for WeChat calls (many providers must egress through a whitelisted IP).
+WECHAT_PROXY = env.str("WECHAT_PROXY", default="") or os.environ.get("HTTPS_PROXY", "")

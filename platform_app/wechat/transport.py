@@ -45,6 +45,7 @@ class TransportConfig:
     backoff_base: float = 0.2
     backoff_max: float = 2.0
     pool_size: int = 64
+    proxy: str = ""
 
 
 def _endpoint_name(path: str) -> str:
@@ -63,6 +64,11 @@ class WeChatTransport:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.session = requests.Session()
+        # Proxy settings are read once from settings, not from os.environ on every call
+        # (requests' per-request environment scan is a measurable share of a lookup's CPU).
+        self.session.trust_env = False
+        if config.proxy:
+            self.session.proxies = {"http": config.proxy, "https": config.proxy}
         adapter = HTTPAdapter(
             pool_connections=4, pool_maxsize=config.pool_size, max_retries=0, pool_block=False
         )
@@ -145,7 +151,9 @@ class WeChatTransport:
             WECHAT_CALLS.labels(endpoint, "bad_response").inc()
             raise WeChatBadResponse(f"errcode is not a number: {errcode!r}", api=path)
         WECHAT_CALLS.labels(endpoint, str(errcode)).inc()
-        logger.info(
+        # Successes are DEBUG: at hundreds of lookups a second they would drown the errors.
+        logger.log(
+            logging.INFO if errcode else logging.DEBUG,
             "wechat %s %s -> errcode %s in %.1f ms",
             method,
             masked_url(path, params),
@@ -194,6 +202,7 @@ def config_from_settings() -> TransportConfig:
         backoff_base=settings.WECHAT_BACKOFF_BASE,
         backoff_max=settings.WECHAT_BACKOFF_MAX,
         pool_size=settings.WECHAT_POOL_SIZE,
+        proxy=settings.WECHAT_PROXY,
     )
 
 

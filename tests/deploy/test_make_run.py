@@ -1,0 +1,188 @@
+"""`make run`'s processes, started as it starts them, in a temporary copy of the repo.
+
+The default run needs no server (SQLite, kombu's SQLAlchemy broker); a second run uses
+PostgreSQL and Redis as production does and waits for beat to schedule a token refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CURL_LINE = re.compile(r"(curl -s -H .*)$", re.MULTILINE)
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _copy_repo(target: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in files:
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    # The same installed environment `make install` would build, without reinstalling.
+    (target / ".venv").symlink_to(Path(sys.prefix))
+
+
+class DemoRun:
+    def __init__(self, workdir: Path, extra_env: dict[str, str]) -> None:
+        self.web_port, self.sandbox_port = _free_port(), _free_port()
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "DJANGO_", "FIELD_"))
+        }
+        env.update(
+            DEMO_WEB_PORT=str(self.web_port),
+            DEMO_SANDBOX_PORT=str(self.sandbox_port),
+            PYTHONUNBUFFERED="1",
+            **extra_env,
+        )
+        self.log_path = workdir / "run.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(workdir / ".venv" / "bin" / "python"), "scripts/run_demo.py"],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_curl(self, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = CURL_LINE.search(self.output())
+            if match:
+                return match.group(1)
+            assert self.process.poll() is None, self.output()[-4000:]
+            time.sleep(0.5)
+        raise AssertionError("no curl line printed:\n" + self.output()[-4000:])
+
+    def stop(self) -> int | None:
+        # Ctrl-C in a terminal reaches honcho, which stops every process it started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def all_gone(self, timeout: float = 30) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def _run_curl(line: str) -> dict:
+    import json
+
+    result = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_make_run_default_needs_no_server_and_prints_a_working_curl(tmp_path):
+    _copy_repo(tmp_path)
+    run = DemoRun(tmp_path, {})
+    try:
+        line = run.wait_for_curl()
+        answer = _run_curl(line)
+        assert answer["tagid_list"] and answer["tags"], answer
+        output = run.output()
+        assert "(operator / " in output and "/admin/" in output
+        assert (tmp_path / "var" / "db.sqlite3").exists()
+        code = run.stop()
+        assert code is not None, "honcho did not stop on Ctrl-C:\n" + run.output()[-3000:]
+        assert run.all_gone(), "a demo process outlived Ctrl-C:\n" + run.output()[-3000:]
+    finally:
+        run.cleanup()
+
+
+def test_stack_on_postgresql_and_redis_refreshes_tokens_on_schedule(tmp_path):
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.skip("needs PostgreSQL and Redis (as in production)")
+    import psycopg
+
+    name = f"demo_stack_{os.getpid()}"
+    admin = connection.settings_dict
+    dsn = f"postgres://{admin['USER']}@{admin['HOST']}:{admin['PORT']}"
+
+    def server_sql(statement: str) -> None:
+        with psycopg.connect(f"{dsn}/postgres", autocommit=True) as conn:
+            conn.execute(statement)
+
+    server_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    server_sql(f'CREATE DATABASE "{name}"')
+    redis_db = int(os.environ["REDIS_URL"].rsplit("/", 1)[1])
+    _copy_repo(tmp_path)
+    run = DemoRun(
+        tmp_path,
+        {
+            "DATABASE_URL": f"{dsn}/{name}",
+            "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db + 1}",
+            "CACHE_KEY_PREFIX": name,
+            # Tokens live 2 minutes and the sweep runs every 2 s, so beat has work at once.
+            "DEMO_SANDBOX_ARGS": "--token-ttl 120",
+            "AUTHORIZER_SWEEP_INTERVAL": "2",
+        },
+    )
+    try:
+        _run_curl(run.wait_for_curl())
+        state_url = f"http://127.0.0.1:{run.sandbox_port}/sandbox/state"
+        deadline = time.monotonic() + 60
+        refreshes = 0
+        while time.monotonic() < deadline and refreshes < 1:
+            state = requests.get(state_url, timeout=5).json()
+            refreshes = state["counters"]["by_endpoint"].get(
+                "/cgi-bin/component/api_authorizer_token", 0
+            )
+            time.sleep(1)
+        assert refreshes >= 1, "beat never scheduled a refresh:\n" + run.output()[-3000:]
+        assert "authorizer_tokens_sweep" in run.output()
+    finally:
+        run.stop()
+        run.cleanup()
+        server_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
