@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from platform_app.admin_base import ReadOnlyAdmin
+
 from .models import ComponentEvent, ComponentState
 
 TICKET_LIFETIME_HOURS = 12
@@ -16,19 +18,8 @@ TICKET_LIFETIME_HOURS = 12
 _SECRET_PAYLOAD_KEYS = {"componentverifyticket", "authorizationcode", "preauthcode"}
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ComponentState)
-class ComponentStateAdmin(_ReadOnly):
+class ComponentStateAdmin(ReadOnlyAdmin):
     list_display = ("component_appid", "ticket_age", "token_expiry", "updated_at")
     fields = ("component_appid", "ticket_age", "ticket_received_at", "token_expiry",
               "access_token_expires_at", "access_token_fetched_at", "updated_at")  # fmt: skip
@@ -63,7 +54,7 @@ def _redacted(payload: object) -> object:
 
 
 @admin.register(ComponentEvent)
-class ComponentEventAdmin(_ReadOnly):
+class ComponentEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "info_type", "authorizer_appid", "status", "applied_at",
                     "replays", "short_error")  # fmt: skip
     list_filter = ("info_type", "status", "received_at")
