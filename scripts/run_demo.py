@@ -72,7 +72,9 @@ def main() -> int:
     env["DEMO_OPERATOR_PASSWORD"] = operator_password()
     manage = [str(BIN / "python"), "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*manage, "shell", "-v", "0", "-c", _CREATE_OPERATOR], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [*manage, "shell", "-v", "0", "-c", _CREATE_OPERATOR], cwd=ROOT, env=env, check=True
+    )
     path = procfile(env)
     os.chdir(ROOT)
     os.execve(str(BIN / "honcho"), ["honcho", "-f", str(path), "start"], env)

@@ -41,8 +41,17 @@ _LOOKUP_ERRORS = (
 )
 
 
+class _OpenidField(serializers.RegexField):
+    """Strict: a JSON string as sent, no coercion of numbers, no trimming of whitespace."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _OPENID.fullmatch(data):
+            self.fail("invalid")
+        return data
+
+
 def _openid_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(
+    return _OpenidField(
         OPENID_REGEX, error_messages={"invalid": f"An openid is {OPENID_RULE}."}, **kwargs
     )
 
@@ -144,8 +153,10 @@ class UserTagsBulkView(MerchantApiView):
             "Looks up to 1,000 openids concurrently (bounded) and answers in request order. "
             "One openid's failure (e.g. `invalid_openid`) is reported in its own item and does "
             "not fail the rest; refusals that concern the account (permission, eligibility, "
-            "revocation) fail the whole request before any WeChat call. The request takes one "
-            "rate-limit token per openid."
+            "revocation) fail the whole request before any WeChat call. Items that failed with "
+            "`rate_limited` or `upstream_unavailable` carry `error.retry_after` (seconds), and "
+            "the response then has a `Retry-After` header with the longest. The request takes "
+            "one rate-limit token per openid."
         ),
         request=InputSerializer,
         parameters=[RETRY_AFTER_HEADER],
@@ -159,13 +170,22 @@ class UserTagsBulkView(MerchantApiView):
         authorizer = self.authorizer(appid)
         request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
         results = []
+        retry_after = 0
         for lookup in get_user_tagids_bulk(authorizer=authorizer, openids=openids):
             if lookup.error is None:
                 results.append({"openid": lookup.openid, "tagid_list": lookup.tagid_list})
-            else:
-                error = api_error_from(lookup.error) or api.ApiError()
-                results.append({"openid": lookup.openid, **error.body()})
-        return Response({"results": results})
+                continue
+            error = api_error_from(lookup.error) or api.ApiError()
+            item = {"openid": lookup.openid, **error.body()}
+            if error.retry_after is not None:
+                # The request as a whole succeeded (200), so the wait goes on each item.
+                item["error"]["retry_after"] = max(1, int(error.retry_after))
+                retry_after = max(retry_after, item["error"]["retry_after"])
+            results.append(item)
+        response = Response({"results": results})
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
 
     def rate_limit_cost(self, request) -> int:
         data = request.data

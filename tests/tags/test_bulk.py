@@ -68,9 +68,14 @@ def test_an_account_level_answer_stops_the_rest(coffee, tenant, wechat_api, sett
     settings.TAGS_BULK_CONCURRENCY = 1
     wechat_api.set_faults(quota_rate=1, path_prefix="/cgi-bin/tags/getidlist")
     openids = [demo_openid(COFFEE_APPID, i) for i in range(6)]
-    results = _post(tenant, openids)
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
     assert all(r["error"]["code"] == "rate_limited" for r in results)
     assert getidlist_calls(wechat_api) == 1  # quota gone: the other five were not spent
+    # The merchant learns when to come back, per item and for the request.
+    assert all(r["error"]["retry_after"] >= 1 for r in results)
+    assert int(response["Retry-After"]) == max(r["error"]["retry_after"] for r in results)
 
 
 @pytest.mark.django_db(transaction=True)
