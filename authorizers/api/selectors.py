@@ -11,6 +11,9 @@ them): reading one loads it, and saving it writes only the fields it holds.
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -20,6 +23,7 @@ from platform_app.fields import decrypt_value, encrypt_value
 from ..models import Authorizer
 
 _CACHE_PREFIX = "api:authorizer:"
+_PLAIN_APPID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MISSING = "missing"
 _MISSING_SECONDS = 30
 _CACHED_FIELDS = (
@@ -44,7 +48,10 @@ class AuthorizerNotFound(Exception):
 
 
 def _cache_key(appid: str) -> str:
-    return _CACHE_PREFIX + appid
+    # A URL can put anything in the appid; only plain ones are used verbatim in a key.
+    if _PLAIN_APPID.match(appid):
+        return _CACHE_PREFIX + appid
+    return _CACHE_PREFIX + "h:" + hashlib.sha256(appid.encode("utf-8", "replace")).hexdigest()
 
 
 def _to_cache(authorizer: Authorizer) -> dict:
