@@ -52,6 +52,7 @@ def _copy_repo(target: Path) -> None:
 
 class DemoRun:
     def __init__(self, workdir: Path, extra_env: dict[str, str]) -> None:
+        self.workdir = workdir.resolve()
         self.web_port, self.sandbox_port = _free_port(), _free_port()
         env = {
             k: v
@@ -97,19 +98,32 @@ class DemoRun:
         except subprocess.TimeoutExpired:
             return None
 
+    def processes(self) -> list[int]:
+        """Every live process working in the copy (honcho gives each child its own session,
+        so the process group alone would miss them)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(entry / "cwd")).is_relative_to(self.workdir):
+                    found.append(int(entry.name))
+        return found
+
     def all_gone(self, timeout: float = 30) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
+            if not self.processes():
                 return True
             time.sleep(0.5)
         return False
 
     def cleanup(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in [self.process.pid, *self.processes()]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            self.process.wait(timeout=5)
         self.log.close()
 
 
