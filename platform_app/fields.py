@@ -37,10 +37,6 @@ def decrypt_value(token: str) -> str:
         raise FieldDecryptionError("no FIELD_ENCRYPTION_KEYS key decrypts this value") from None
 
 
-def rotate_value(token: str) -> str:
-    return field_fernet().rotate(token.encode()).decode()
-
-
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code only ever sees the clear text.
 
