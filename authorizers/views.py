@@ -60,11 +60,15 @@ _MESSAGES = {
 }
 
 
-def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    response = render(request, f"authorizers/{template}", context, status=status)
+def _private(response: HttpResponse) -> HttpResponse:
+    """Every onboarding answer: the invite in its URL stays out of caches and Referer headers."""
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = ONBOARDING_REFERRER_POLICY
     return response
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return _private(render(request, f"authorizers/{template}", context, status=status))
 
 
 def _message(request: HttpRequest, key: str, invite: str | None = None) -> HttpResponse:
@@ -96,10 +100,7 @@ def authorize_start(request: HttpRequest, invite: str) -> HttpResponse:
     except WeChatError as exc:
         logger.warning("pre_auth_code failed: %s", exc)
         return _message(request, "wechat", invite)
-    response = HttpResponseRedirect(url)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = ONBOARDING_REFERRER_POLICY
-    return response
+    return _private(HttpResponseRedirect(url))
 
 
 @require_GET

@@ -22,7 +22,7 @@ def metrics_port() -> int | None:
 
 def _prepare_directory() -> None:
     """The directory must exist before any metric is created (at Django setup, in every
-    process); files left by a previous run would be summed in, so a worker start clears them."""
+    process); serve_worker_metrics empties it when the worker starts."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path and metrics_port() is not None:
         os.makedirs(path, exist_ok=True)
@@ -39,6 +39,7 @@ def serve_worker_metrics(**_: object) -> None:
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    # Files left by a previous run would be summed into this run's counters.
     for name in os.listdir(directory):
         if name.endswith(".db"):
             os.unlink(os.path.join(directory, name))

@@ -42,8 +42,14 @@ class RequestToken:
             # WeChat called this token dead, so its expiry time means nothing: force. If the row
             # moved past the stale version, someone already refreshed and that token comes
             # back without a WeChat call.
-            self._token = authorizer_refresh_access_token(
+            token = authorizer_refresh_access_token(
                 authorizer_id=self.authorizer.pk, stale_version=stale.version, force=True
             )
+            # Like authorizer_get_access_token, keep the instance current: a later
+            # RequestToken of this request (expand=names) must not start from the dead token.
+            self.authorizer.access_token = token.token
+            self.authorizer.access_token_expires_at = token.expires_at
+            self.authorizer.token_version = token.version
+            self._token = token
             authorizer_cache_forget(appid=self.authorizer.appid)
-            return self._token
+            return token

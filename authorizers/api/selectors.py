@@ -23,7 +23,7 @@ from platform_app.fields import decrypt_value, encrypt_value
 from ..models import Authorizer
 
 _CACHE_PREFIX = "api:authorizer:"
-_PLAIN_APPID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PLAIN_APPID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MISSING = "missing"
 _MISSING_SECONDS = 30
 _CACHED_FIELDS = (
@@ -49,7 +49,7 @@ class AuthorizerNotFound(Exception):
 
 def _cache_key(appid: str) -> str:
     # A URL can put anything in the appid; only plain ones are used verbatim in a key.
-    if _PLAIN_APPID.match(appid):
+    if _PLAIN_APPID.fullmatch(appid):  # not match(): "$" would let a trailing newline in
         return _CACHE_PREFIX + appid
     return _CACHE_PREFIX + "h:" + hashlib.sha256(appid.encode("utf-8", "replace")).hexdigest()
 

@@ -24,6 +24,7 @@ from platform_app.component.services.events import (
 from platform_app.wechat.errors import WeChatAuthCodeInvalid
 
 from ..models import Authorizer
+from .status import authorizer_stop_fields
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,7 @@ def authorizer_revoke(*, appid: str, revoked_at: datetime | None = None) -> Auth
         if authorizer is None:
             logger.info("unauthorized for unknown appid %s: nothing to revoke", appid)
             return None
-        authorizer.status = Authorizer.Status.REVOKED
-        authorizer.revoked_at = revoked_at or timezone.now()
-        authorizer.access_token = ""
-        authorizer.access_token_expires_at = None
+        authorizer_stop_fields(authorizer, Authorizer.Status.REVOKED, at=revoked_at)
         authorizer.save()
     logger.info("authorizer %s revoked", appid)
     return authorizer

@@ -28,6 +28,7 @@ from platform_app.wechat.errors import (
 
 from ..models import Authorizer
 from ..selectors import authorizer_count_needing_reauth
+from .status import authorizer_stop_fields
 from .token_errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,
@@ -102,15 +103,8 @@ def fetch_authorizer_token(row: Authorizer) -> Failure | None:
 
 def _stop(row: Authorizer, status: str, exc: WeChatError) -> AuthorizerUnavailable:
     """61023 / 61003: the token is useless and refreshing cannot bring it back."""
-    row.status = status
-    row.access_token = ""
-    row.access_token_expires_at = None
     row.last_refresh_error = _describe(exc)
-    fields = ["status", "access_token", "access_token_expires_at", "last_refresh_error"]
-    if status == Authorizer.Status.REVOKED:
-        row.revoked_at = timezone.now()
-        fields.append("revoked_at")
-    row.save(update_fields=[*fields, "updated_at"])
+    row.save(update_fields=[*authorizer_stop_fields(row, status), "last_refresh_error"])
     logger.warning("authorizer %s refresh refused (%s): now %s", row.appid, exc.errcode, status)
     return AuthorizerUnavailable(status, appid=row.appid)
 

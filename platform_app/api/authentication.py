@@ -56,9 +56,10 @@ def bearer_key(request) -> str | None:
 
 
 def principal_for_key(raw_key: str, *, prefetched: dict | None = None) -> ApiPrincipal | None:
-    """`prefetched`: the cache entry, if the caller already read api_key_cache_key(raw_key)."""
-    if not raw_key or len(raw_key) > 200:
-        return None
+    """`raw_key` as bearer_key() returned it (which refuses empty and oversized keys).
+
+    `prefetched`: the cache entry, if the caller already read api_key_cache_key(raw_key).
+    """
     cache_key = api_key_cache_key(raw_key)
     cached = prefetched if prefetched is not None else cache.get(cache_key)
     if cached is not None:

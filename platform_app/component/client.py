@@ -15,8 +15,6 @@ from platform_app.wechat.transport import WeChatTransport, get_transport
 
 from .services import token as component_token
 
-API_COMPONENT_TOKEN = "/cgi-bin/component/api_component_token"
-API_START_PUSH_TICKET = "/cgi-bin/component/api_start_push_ticket"
 API_CREATE_PREAUTHCODE = "/cgi-bin/component/api_create_preauthcode"
 API_QUERY_AUTH = "/cgi-bin/component/api_query_auth"
 API_AUTHORIZER_TOKEN = "/cgi-bin/component/api_authorizer_token"
@@ -42,15 +40,6 @@ class ComponentClient:
             path,
             params={"component_access_token": token},
             body={"component_appid": self.appid, **body},
-        )
-
-    def start_push_ticket(self) -> dict[str, Any]:
-        return self.transport.post(
-            API_START_PUSH_TICKET,
-            body={
-                "component_appid": self.appid,
-                "component_secret": settings.WECHAT_COMPONENT_APPSECRET,
-            },
         )
 
     def create_preauthcode(self) -> dict[str, Any]:
