@@ -23,34 +23,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.bench.scratch_db import scratch_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Token refresh"
 DB_NAME = "bench_refresh"
-
-
-def _scratch_database_url() -> str:
-    """The server of DATABASE_URL, database bench_refresh (created if missing)."""
-    import environ
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
-    if not base.startswith("postgres"):
-        sys.exit("bench_refresh needs PostgreSQL (DATABASE_URL)")
-    config = environ.Env.db_url_config(base)
-    conninfo = dict(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**conninfo) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return re.sub(r"/[^/]*$", f"/{DB_NAME}", base)
 
 
 def _setup(database_url: str) -> None:
@@ -136,7 +114,7 @@ def _stop_worker(process: subprocess.Popen) -> None:
 
 
 def run(count: int, latency_ms: float, concurrency: int, batch_size: int) -> dict[str, object]:
-    _setup(_scratch_database_url())
+    _setup(scratch_database_url(DB_NAME, fresh=False))
     from django.conf import settings
 
     from authorizers.models import Authorizer

@@ -4,7 +4,6 @@ merchant with Demo Coffee onboarded through the real flow."""
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import signal
 import socket
@@ -17,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from tests.bench.scratch_db import scratch_database_url, server_conninfo
+
 ROOT = Path(__file__).resolve().parents[2]
 DB_NAME = "bench_tags"
 COFFEE = "wx1000000000000002"
@@ -26,28 +27,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _scratch_database_url() -> str:
-    import environ
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
-    if not base.startswith("postgres"):
-        sys.exit("bench_tags needs PostgreSQL (DATABASE_URL)")
-    config = environ.Env.db_url_config(base)
-    conninfo = dict(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return re.sub(r"/[^/]*$", f"/{DB_NAME}", base)
 
 
 def _spawn(command: list[str], env: dict[str, str], log: Path, ready: str) -> subprocess.Popen:
@@ -154,7 +133,7 @@ def _onboard(sandbox_url: str):
 
 
 def start(*, latency_ms: float, workers: int, threads: int) -> World:
-    database_url = _scratch_database_url()
+    database_url = scratch_database_url(DB_NAME, fresh=True)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -305,15 +284,7 @@ def sql_per_lookup(world: World) -> dict[str, object]:
     for _ in range(20):
         session.get(served, timeout=10)  # every worker thread warm
 
-    settings = connection.settings_dict
-    conninfo = dict(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
+    conninfo = server_conninfo(connection.settings_dict)
 
     def transactions() -> int:
         time.sleep(1.5)  # PostgreSQL publishes backend statistics about once a second
