@@ -24,6 +24,15 @@ def test_no_ticket_is_a_clear_error(wechat_api, db):
     assert wechat_api.state.calls("api_component_token") == 0
 
 
+def test_a_ticket_wechat_rejects_is_treated_as_missing(wechat_api, db):
+    component_ticket_store(ticket="ticket@@@not-the-one-wechat-pushed", received_at=timezone.now())
+    with pytest.raises(ComponentTicketMissing, match=r"errcode 6100[56]"):
+        component_access_token_get()
+    assert wechat_api.state.calls("api_component_token") == 1  # -1 is retried, 61006 is not
+    assert component_token_refresh() is False  # beat logs it and tries again next run
+    assert ComponentState.objects.get().access_token == ""
+
+
 def test_an_expired_ticket_is_not_used(wechat_api, db):
     component_ticket_store(
         ticket=wechat_api.state.ticket, received_at=timezone.now() - timedelta(hours=13)

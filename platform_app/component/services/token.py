@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from platform_app.fields import FieldDecryptionError, decrypt_value, encrypt_value
+from platform_app.wechat.errors import WeChatTicketInvalid
 from platform_app.wechat.transport import get_transport
 
 from ..models import ComponentState
@@ -127,14 +128,21 @@ def _fetch(state: ComponentState) -> tuple[str, datetime]:
             "reach the authorization event URL (/wechat/component/events/)."
         )
     started = timezone.now()
-    payload = get_transport().post(
-        API_COMPONENT_TOKEN,
-        body={
-            "component_appid": settings.WECHAT_COMPONENT_APPID,
-            "component_appsecret": settings.WECHAT_COMPONENT_APPSECRET,
-            "component_verify_ticket": state.verify_ticket,
-        },
-    )
+    try:
+        payload = get_transport().post(
+            API_COMPONENT_TOKEN,
+            body={
+                "component_appid": settings.WECHAT_COMPONENT_APPID,
+                "component_appsecret": settings.WECHAT_COMPONENT_APPSECRET,
+                "component_verify_ticket": state.verify_ticket,
+            },
+        )
+    except WeChatTicketInvalid as exc:
+        # For every caller this is the same situation as no ticket: wait for the next push.
+        raise ComponentTicketMissing(
+            f"WeChat rejected the stored component_verify_ticket (errcode {exc.errcode}, "
+            f"rid {exc.rid}); the next push (every 10 minutes) brings a new one."
+        ) from None
     expires_at = started + timedelta(seconds=int(payload.get("expires_in", 7200)))
     logger.info("component_access_token fetched, expires at %s", expires_at.isoformat())
     return str(payload["component_access_token"]), expires_at
