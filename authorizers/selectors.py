@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
-from .models import Authorizer
+from .models import Authorizer, RefreshIntent
 
 # --- token refresh ------------------------------------------------------------------------
 _STOPPED = (Authorizer.Status.REVOKED, Authorizer.Status.REAUTH_REQUIRED)
@@ -30,6 +30,20 @@ def authorizer_list_expiring(*, within: timedelta) -> QuerySet[Authorizer]:
         authorizer_list_refreshable()
         .filter(Q(access_token_expires_at__lt=deadline) | Q(access_token_expires_at__isnull=True))
         .order_by(F("access_token_expires_at").asc(nulls_first=True), "id")
+    )
+
+
+def authorizer_ids_with_unconfirmed_refresh(*, older_than: timedelta) -> list[int]:
+    """Active accounts whose refresh called WeChat longer ago than `older_than` and whose
+    answer never reached the row (a RefreshIntent left behind: a crash or a failed commit)."""
+    started_before = timezone.now() - older_than
+    return list(
+        authorizer_list_refreshable()
+        .filter(
+            pk__in=RefreshIntent.objects.filter(started_at__lt=started_before).values("authorizer")
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
     )
 
 

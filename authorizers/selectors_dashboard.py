@@ -19,7 +19,7 @@ from django.utils import timezone
 from platform_app.component.models import ComponentEvent, ComponentState
 
 from .capabilities import Capability
-from .models import ApiCall, Authorizer
+from .models import ApiCall, Authorizer, OwnershipConflict
 
 ELIGIBILITY_KINDS: dict[str, str] = {
     "usable": "Usable",
@@ -97,6 +97,14 @@ def authorizer_list_needing_reauth(*, limit: int = 20) -> QuerySet[Authorizer]:
         Authorizer.objects.exclude(_ACTIVE)
         .select_related("merchant")
         .order_by("-updated_at", "id")[:limit]
+    )
+
+
+def ownership_conflict_list_open(*, limit: int = 20) -> QuerySet[OwnershipConflict]:
+    return (
+        OwnershipConflict.objects.filter(resolved_at=None)
+        .select_related("authorizer__merchant", "claimant")
+        .order_by("-created_at")[:limit]
     )
 
 

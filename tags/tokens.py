@@ -12,6 +12,7 @@ import threading
 
 from authorizers.api.selectors import authorizer_cache_forget
 from authorizers.models import Authorizer
+from authorizers.services.token_state import token_state_copy
 from authorizers.services.tokens import (
     AccessToken,
     authorizer_get_access_token,
@@ -47,9 +48,7 @@ class RequestToken:
             )
             # Like authorizer_get_access_token, keep the instance current: a later
             # RequestToken of this request (expand=names) must not start from the dead token.
-            self.authorizer.access_token = token.token
-            self.authorizer.access_token_expires_at = token.expires_at
-            self.authorizer.token_version = token.version
+            token_state_copy(target=self.authorizer, token=token)
             self._token = token
             authorizer_cache_forget(appid=self.authorizer.appid)
             return token

@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 
-from . import api_call, api_key, authorizer, merchant
+from . import api_call, api_key, authorizer, merchant, ownership_conflict
 from .dashboard import install_dashboard
 
-__all__ = ["api_call", "api_key", "authorizer", "merchant"]
+__all__ = ["api_call", "api_key", "authorizer", "merchant", "ownership_conflict"]
 
 admin.site.site_header = "WeChat tag service · operators"
 admin.site.site_title = "WeChat tag service"

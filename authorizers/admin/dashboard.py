@@ -141,6 +141,7 @@ def dashboard_view(request, site: AdminSite):
         "eligibility": _eligibility(),
         "expiring": expiring,
         "needing_reauth": sel.authorizer_list_needing_reauth(),
+        "conflicts": sel.ownership_conflict_list_open(),
         "recent_errors": sel.api_call_list_recent_errors(),
         "chart": chart_geometry(sel.api_call_count_per_hour(hours=24)),
     }

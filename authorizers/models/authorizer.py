@@ -39,6 +39,9 @@ class Authorizer(models.Model):
     # Bumped on every new access token: a caller that saw version N and got a dead-token
     # answer knows someone already refreshed when the row shows N+1.
     token_version = models.PositiveIntegerField(default=0)
+    # Bumped by every write of the token state (services/token_state.py): an answer WeChat
+    # gave to a call made while the row held version N is stored only if it still holds N.
+    state_version = models.PositiveBigIntegerField(default=0)
     refresh_token = EncryptedTextField(blank=True, default="")
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_refresh_error = models.CharField(max_length=300, blank=True, default="")

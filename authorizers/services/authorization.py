@@ -1,37 +1,44 @@
-"""Merchant onboarding: signed invites, the pre_auth_code, and storing what WeChat granted.
+"""Merchant onboarding: signed invites, the pre_auth_code, and the browser callback.
 
 The browser callback and the `authorized` push race to exchange the same single-use code
-(WeChat pushes and redirects at once). Whoever loses gets 61009; both paths converge:
-the push path files an unknown account under the "Unassigned" merchant, the callback then
-finds that account through the push that carried its code and claims it for the invite's
-merchant. An account another (real) merchant owns is never moved.
+(WeChat pushes and redirects at once). Whoever loses gets 61009; both paths converge on the
+same row. The push knows which invite the authorization came from only through its
+PreAuthCode, which `/start/` recorded (ownership.authorization_attempt_record): an account is
+placed under that merchant, or parked under the holding merchant when no invite issued it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
+from platform_app.component.models import ComponentEvent
 from platform_app.component.services.events import (
-    component_event_appid_for_code,
     component_event_authorization_code_consumed,
+    component_event_for_code,
 )
-from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatBadResponse
+from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatError, WeChatTransportError
 
 from ..models import Authorizer, Merchant
-from .grants import authorizer_grant_apply
+from .grants import (
+    GrantResult,
+    authorizer_claim,
+    authorizer_grant_recover,
+    authorizer_grant_store,
+)
+from .ownership import authorization_attempt_merchant, authorization_attempt_record
+from .token_state import merchant_holding_get
 
 logger = logging.getLogger(__name__)
 
 INVITE_SALT = "authorizers.invite"
+# The holding merchant's name when it is first created; it is found by its flag, not by this.
 UNASSIGNED_MERCHANT_NAME = "Unassigned"
 AUTH_TYPE_OFFICIAL_ACCOUNTS = 1
 CLAIM_WAIT_SECONDS = 3.0
@@ -45,13 +52,6 @@ class AuthorizerOwnedByAnotherMerchant(Exception):
     def __init__(self, authorizer: Authorizer) -> None:
         super().__init__(f"{authorizer.appid} belongs to another merchant")
         self.authorizer = authorizer
-
-
-@dataclass(frozen=True)
-class GrantResult:
-    authorizer: Authorizer
-    created: bool
-    refused: bool  # the appid belongs to another merchant: ownership unchanged
 
 
 def invite_create(*, merchant: Merchant) -> str:
@@ -69,25 +69,27 @@ def invite_merchant_get(*, invite: str) -> Merchant:
         )
     except signing.BadSignature as exc:  # SignatureExpired is a BadSignature
         raise InviteInvalid(type(exc).__name__) from None
-    merchant = Merchant.objects.filter(pk=merchant_id, is_active=True).first()
-    if merchant is None or merchant.name == UNASSIGNED_MERCHANT_NAME:
+    merchant = Merchant.objects.filter(pk=merchant_id, is_active=True, is_holding=False).first()
+    if merchant is None:
         raise InviteInvalid("merchant unknown or inactive")
     return merchant
 
 
 def merchant_unassigned_get() -> Merchant:
-    """Home for accounts WeChat knows but no merchant claimed (sync, or a push that won)."""
-    merchant = Merchant.objects.filter(name=UNASSIGNED_MERCHANT_NAME).order_by("pk").first()
-    return merchant or Merchant.objects.create(name=UNASSIGNED_MERCHANT_NAME)
+    """The holding merchant (kept under this name for callers that knew it so)."""
+    return merchant_holding_get()
 
 
 def authorization_start(*, invite: str) -> str:
-    """A fresh pre_auth_code and the WeChat authorization page URL to send the browser to."""
+    """A fresh pre_auth_code, recorded for the invite's merchant, and the WeChat page URL."""
+    merchant = invite_merchant_get(invite=invite)
     payload = ComponentClient().create_preauthcode()
+    pre_auth_code = str(payload["pre_auth_code"])
+    authorization_attempt_record(merchant=merchant, pre_auth_code=pre_auth_code)
     query = urlencode(
         {
             "component_appid": settings.WECHAT_COMPONENT_APPID,
-            "pre_auth_code": payload["pre_auth_code"],
+            "pre_auth_code": pre_auth_code,
             "redirect_uri": f"{invite_url(invite=invite)}callback/",
             "auth_type": AUTH_TYPE_OFFICIAL_ACCOUNTS,
         }
@@ -97,22 +99,60 @@ def authorization_start(*, invite: str) -> str:
 
 def authorization_complete(*, merchant: Merchant, authorization_code: str) -> Authorizer:
     """The callback: exchange the code and store the account under the invite's merchant."""
+    authorized_at = timezone.now()
     try:
         payload = ComponentClient().query_auth(authorization_code)
-    except WeChatAuthCodeInvalid:
-        appid = component_event_appid_for_code(authorization_code=authorization_code)
-        if not appid or not _wait_for_authorizer(appid):
-            raise
-        logger.info("auth code for %s was already exchanged by its push", appid)
-        result = _claim(merchant=merchant, appid=appid)
+    except WeChatAuthCodeInvalid as exc:
+        # Single use: the push most likely exchanged it first and stored the account.
+        result = _after_push(merchant, authorization_code, failure=exc, recover=False)
+    except WeChatTransportError as exc:
+        # WeChat may have exchanged the code before the answer was lost: never retry it
+        # blindly, ask WeChat what the account's grant is now.
+        result = _after_push(merchant, authorization_code, failure=exc, recover=True)
     else:
         component_event_authorization_code_consumed(authorization_code=authorization_code)
         result = authorizer_grant_store(
-            merchant=merchant, authorization_info=payload.get("authorization_info") or {}
+            merchant=merchant,
+            authorization_info=payload.get("authorization_info") or {},
+            authorized_at=authorized_at,
         )
     if result.refused:
         raise AuthorizerOwnedByAnotherMerchant(result.authorizer)
     return result.authorizer
+
+
+def _after_push(
+    merchant: Merchant, code: str, *, failure: WeChatError, recover: bool
+) -> GrantResult:
+    """The callback could not use the code itself; find what the push for it did.
+
+    The account is this merchant's only if the push's PreAuthCode is one this merchant's
+    invite obtained: any invite plus someone else's old code claims nothing.
+    """
+    event = _wait_for_event(code)
+    if event is None:  # no push to learn the account from: nothing to recover
+        raise failure
+    if authorization_attempt_merchant(pre_auth_code_sha256=event.pre_auth_code_sha256) != merchant:
+        logger.warning("callback code for %s was not issued to this invite", event.authorizer_appid)
+        raise WeChatAuthCodeInvalid("code not issued to this invite", api="api_query_auth")
+    appid = event.authorizer_appid
+    if recover:
+        result = authorizer_grant_recover(appid=appid, merchant=merchant)
+        if result is None:  # never exchanged: the merchant can simply try again
+            raise failure
+        return result
+    if not _wait_for_authorizer(appid):
+        raise WeChatAuthCodeInvalid("the account was not stored in time", api="api_query_auth")
+    return authorizer_claim(appid=appid, merchant=merchant)
+
+
+def _wait_for_event(code: str) -> ComponentEvent | None:
+    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+    while (event := component_event_for_code(authorization_code=code)) is None:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+    return event
 
 
 def _wait_for_authorizer(appid: str) -> bool:
@@ -123,58 +163,3 @@ def _wait_for_authorizer(appid: str) -> bool:
             return False
         time.sleep(0.1)
     return True
-
-
-def authorizer_grant_store(*, merchant: Merchant | None, authorization_info: dict) -> GrantResult:
-    """Create or update the account from api_query_auth's authorization_info, atomically.
-
-    `merchant` None keeps the current owner (or files a new account under "Unassigned").
-    When another merchant owns the appid, the fresh credentials are still stored on the
-    owner's row: WeChat has just replaced the refresh token, and losing it would force the
-    owner to re-authorize. Only the ownership is refused.
-    """
-    appid = str(authorization_info.get("authorizer_appid") or "")
-    if not appid or not authorization_info.get("authorizer_refresh_token"):
-        raise WeChatBadResponse("authorization_info lacks the appid or refresh token")
-    try:
-        return _store(merchant, appid, authorization_info)
-    except IntegrityError:  # the other path created the row a moment ago: update it
-        return _store(merchant, appid, authorization_info)
-
-
-def _store(merchant: Merchant | None, appid: str, info: dict) -> GrantResult:
-    with transaction.atomic():
-        authorizer = Authorizer.objects.select_for_update().filter(appid=appid).first()
-        created, refused = authorizer is None, False
-        if authorizer is None:
-            authorizer = Authorizer(appid=appid, merchant=merchant or merchant_unassigned_get())
-        elif merchant is not None and authorizer.merchant_id != merchant.pk:
-            refused = not _reassign(authorizer, merchant)
-        authorizer_grant_apply(authorizer=authorizer, authorization_info=info)
-        authorizer.save()
-        transaction.on_commit(partial(_enqueue_info_sync, authorizer.pk))
-    if refused:
-        logger.warning("appid %s refused for merchant %s: owned by another", appid, merchant.pk)
-    return GrantResult(authorizer, created, refused)
-
-
-def _claim(*, merchant: Merchant, appid: str) -> GrantResult:
-    with transaction.atomic():
-        authorizer = Authorizer.objects.select_for_update().get(appid=appid)
-        refused = authorizer.merchant_id != merchant.pk and not _reassign(authorizer, merchant)
-        authorizer.save(update_fields=["merchant", "updated_at"])
-    return GrantResult(authorizer, False, refused)
-
-
-def _reassign(authorizer: Authorizer, merchant: Merchant) -> bool:
-    """Move the account only out of the "Unassigned" holding merchant."""
-    if authorizer.merchant.name != UNASSIGNED_MERCHANT_NAME:
-        return False
-    authorizer.merchant = merchant
-    return True
-
-
-def _enqueue_info_sync(authorizer_id: int) -> None:
-    from ..tasks.sync import authorizer_sync_info_task
-
-    authorizer_sync_info_task.delay(authorizer_id)

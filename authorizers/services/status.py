@@ -1,8 +1,8 @@
-"""Stopping an authorizer when a WeChat call (not a push or a refresh) shows it is gone.
+"""Stopping an authorizer: the `unauthorized` push, an operator, or a WeChat answer saying so.
 
 61003 on an ordinary API call means the merchant withdrew the authorization before its
 `unauthorized` push reached us; 61023 means only a new authorization brings it back.
-Either way the stored token is useless: it is dropped in the same write.
+Either way the stored token is useless: token_state drops it in the same write.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from ..models import Authorizer
+from .token_state import token_state_lock, token_state_stop
 
 logger = logging.getLogger(__name__)
 
@@ -27,30 +27,28 @@ def authorizer_mark_reauth_required(*, authorizer_id: int) -> bool:
     return _stop(authorizer_id, Authorizer.Status.REAUTH_REQUIRED)
 
 
-def authorizer_stop_fields(
-    authorizer: Authorizer, status: str, *, at: datetime | None = None
-) -> list[str]:
-    """Set a stopped status on the instance and drop its useless token; the fields to save.
-
-    Shared by every path that stops an account (this module, a refused refresh, the
-    `unauthorized` push), so a stopped row never keeps a token.
-    """
-    authorizer.status = status
-    authorizer.access_token = ""
-    authorizer.access_token_expires_at = None
-    fields = ["status", "access_token", "access_token_expires_at", "updated_at"]
-    if status == Authorizer.Status.REVOKED:
-        authorizer.revoked_at = at or timezone.now()
-        fields.append("revoked_at")
-    return fields
-
-
 def _stop(authorizer_id: int, status: str) -> bool:
     with transaction.atomic():
-        row = Authorizer.objects.select_for_update().filter(pk=authorizer_id).first()
+        row = token_state_lock(authorizer_id=authorizer_id)
         if row is None or row.status == status:
             return False
-        # save(), not update(): post_save drops the merchant API's cached copy of the row.
-        row.save(update_fields=authorizer_stop_fields(row, status))
+        token_state_stop(row, status=status)
     logger.warning("authorizer %s marked %s after a WeChat answer", row.appid, status)
     return True
+
+
+def authorizer_revoke(*, appid: str, revoked_at: datetime | None = None) -> Authorizer | None:
+    """The merchant withdrew the authorization (at `revoked_at`, WeChat's time): stop now.
+
+    Returns the row, or None for an unknown appid. A revocation older than the stored
+    authorization is not applied: the row comes back unchanged (still active).
+    """
+    with transaction.atomic():
+        authorizer = token_state_lock(appid=appid)
+        if authorizer is None:
+            logger.info("unauthorized for an unknown appid: nothing to revoke")
+            return None
+        applied = token_state_stop(authorizer, status=Authorizer.Status.REVOKED, at=revoked_at)
+    if applied:
+        logger.info("authorizer %s revoked", appid)
+    return authorizer

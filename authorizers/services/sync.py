@@ -13,20 +13,32 @@ from platform_app.component.client import ComponentClient
 from platform_app.wechat.errors import WeChatAuthorizationRevoked, WeChatError
 
 from ..models import Authorizer
-from .authorization import merchant_unassigned_get
-from .events import authorizer_revoke
-from .grants import authorizer_info_apply
+from .grants import authorizer_profile_apply
+from .status import authorizer_revoke
+from .token_state import (
+    token_state_lock,
+    token_state_new_listed,
+    token_state_store_info_grant,
+    token_state_version,
+)
 
 logger = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 500  # api_get_authorizer_list's maximum
 
 
-def authorizer_sync_info(*, authorizer_id: int) -> Authorizer:
-    """api_get_authorizer_info → profile, account type, permission sets (and refresh token)."""
+def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Authorizer:
+    """api_get_authorizer_info → profile, account type, permission sets (and refresh token).
+
+    The call runs without the row lock (it may be slow, and refreshes must not wait for it);
+    its grant and refresh token are stored only if the row did not change meanwhile. The
+    profile is stored either way: nothing else writes it.
+    `reactivate`: an import saw a newer authorization of a stopped account (see token_state).
+    """
     authorizer = Authorizer.objects.get(pk=authorizer_id)
-    if authorizer.status == Authorizer.Status.REVOKED:
+    if authorizer.status == Authorizer.Status.REVOKED and not reactivate:
         return authorizer
+    seen_version = token_state_version(authorizer_id=authorizer_id)
     try:
         payload = ComponentClient().get_authorizer_info(authorizer.appid)
     except WeChatAuthorizationRevoked:
@@ -35,9 +47,16 @@ def authorizer_sync_info(*, authorizer_id: int) -> Authorizer:
         )
         return authorizer_revoke(appid=authorizer.appid) or authorizer
     with transaction.atomic():
-        authorizer = Authorizer.objects.select_for_update().get(pk=authorizer_id)
-        authorizer_info_apply(authorizer=authorizer, payload=payload)
-        authorizer.save()
+        authorizer = token_state_lock(authorizer_id=authorizer_id)
+        authorizer.save(
+            update_fields=authorizer_profile_apply(authorizer=authorizer, payload=payload)
+        )
+        token_state_store_info_grant(
+            authorizer,
+            grant=payload.get("authorization_info") or {},
+            seen_version=seen_version,
+            reactivate=reactivate,
+        )
     return authorizer
 
 
@@ -66,9 +85,9 @@ def authorizers_import_all(
         page = client.get_authorizer_list(offset=offset, count=LIST_PAGE_SIZE)
         summary.total = int(page.get("total_count") or 0)
         entries = page.get("list") or []
-        for appid in _import_page(entries, summary):
-            if sync_info:
-                _sync_quietly(appid, summary)
+        for appid, reactivate in _import_page(entries, summary).items():
+            if sync_info or reactivate is not None:
+                _sync_quietly(appid, summary, reactivate=bool(reactivate))
             summary.seen += 1
             if on_progress:
                 on_progress(summary.seen, summary.total)
@@ -77,64 +96,60 @@ def authorizers_import_all(
             return summary
 
 
-def _import_page(entries: list[dict], summary: ImportSummary) -> list[str]:
-    """Store one page in one transaction; returns the page's appids in order."""
+def _import_page(entries: list[dict], summary: ImportSummary) -> dict[str, bool | None]:
+    """Create the page's new accounts. Returns appid -> None (new or unchanged), False (its
+    refresh token differs: sync it), True (also a newer authorization of a stopped account).
+
+    A known account whose listed refresh token differs is not written from the list: the
+    list was requested before some other write may have landed, so the info sync (which
+    captures the row's version before its own call) decides, under token_state's rule.
+    """
     listed: dict[str, tuple[str, datetime | None]] = {}
-    appids = []
+    order = []
     for entry in entries:
         appid, refresh_token = (
             str(entry.get("authorizer_appid") or ""),
             str(entry.get("refresh_token") or ""),
         )
         auth_time = entry.get("auth_time")
-        appids.append(appid)
+        order.append(appid)
         if not refresh_token:
             summary.without_refresh_token.append(appid)
         elif appid:
             when = datetime.fromtimestamp(auth_time, tz=UTC) if isinstance(auth_time, int) else None
             listed[appid] = (refresh_token, when)
-    with transaction.atomic():
-        known = (
-            Authorizer.objects.select_for_update()
-            .filter(appid__in=listed)
-            .in_bulk(field_name="appid")
-        )
-        for appid, authorizer in known.items():
-            refresh_token, authorized_at = listed[appid]
-            if authorizer.refresh_token == refresh_token:
-                summary.unchanged += 1
-                continue
-            # A new refresh token means a re-authorization we missed: the account is active.
-            authorizer.refresh_token = refresh_token
-            authorizer.status = Authorizer.Status.ACTIVE
-            authorizer.revoked_at = None
-            authorizer.authorized_at = authorized_at or authorizer.authorized_at
-            authorizer.save()
-            summary.updated += 1
-        new = [appid for appid in listed if appid not in known]
-        if new:
-            home = merchant_unassigned_get()
+    known = Authorizer.objects.filter(appid__in=listed).in_bulk(field_name="appid")
+    reactivate: dict[str, bool | None] = {}
+    for appid, authorizer in known.items():
+        refresh_token, authorized_at = listed[appid]
+        if authorizer.refresh_token == refresh_token:
+            summary.unchanged += 1
+            continue
+        stopped_at = authorizer.revoked_at or authorizer.authorized_at
+        newer = authorized_at is not None and (stopped_at is None or authorized_at > stopped_at)
+        reactivate[appid] = not authorizer.is_active and newer
+        summary.updated += 1
+    new = [appid for appid in listed if appid not in known]
+    if new:
+        with transaction.atomic():
             Authorizer.objects.bulk_create(
                 [
-                    Authorizer(
-                        appid=appid,
-                        merchant=home,
-                        refresh_token=listed[appid][0],
-                        authorized_at=listed[appid][1],
+                    token_state_new_listed(
+                        appid=appid, refresh_token=listed[appid][0], authorized_at=listed[appid][1]
                     )
                     for appid in new
                 ],
                 ignore_conflicts=True,  # onboarded a moment ago: that row is fresher than ours
             )
-            summary.created += len(new)
-            summary.unassigned.extend(new)
-    return [appid for appid in appids if appid in listed]
+        summary.created += len(new)
+        summary.unassigned.extend(new)
+    return {appid: reactivate.get(appid) for appid in order if appid in listed}
 
 
-def _sync_quietly(appid: str, summary: ImportSummary) -> None:
+def _sync_quietly(appid: str, summary: ImportSummary, *, reactivate: bool) -> None:
     authorizer_id = Authorizer.objects.filter(appid=appid).values_list("pk", flat=True).first()
     try:
-        authorizer_sync_info(authorizer_id=authorizer_id)
+        authorizer_sync_info(authorizer_id=authorizer_id, reactivate=reactivate)
     except WeChatError as exc:
         logger.warning("info sync for %s failed: %s", appid, exc)
         summary.info_failed.append(appid)

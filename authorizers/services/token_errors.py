@@ -22,6 +22,8 @@ class RefreshResult(StrEnum):
     QUOTA = "quota"
     COMPONENT_UNAVAILABLE = "component_unavailable"
     LOCK_TIMEOUT = "lock_timeout"
+    # WeChat answered but the new tokens could not be stored; the sweep repairs it.
+    STORE_FAILED = "store_failed"
     # Refreshes stop.
     REAUTH_REQUIRED = "reauth_required"
     REVOKED = "revoked"
@@ -72,5 +74,6 @@ RETRYABLE_RESULTS = frozenset(
         RefreshResult.QUOTA,
         RefreshResult.COMPONENT_UNAVAILABLE,
         RefreshResult.LOCK_TIMEOUT,
+        RefreshResult.STORE_FAILED,
     }
 )

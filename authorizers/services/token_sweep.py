@@ -25,6 +25,7 @@ from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZO
 
 from ..selectors import (
     authorizer_count_needing_reauth,
+    authorizer_ids_with_unconfirmed_refresh,
     authorizer_list_expiring,
     authorizer_token_expiry_horizon,
 )
@@ -67,6 +68,16 @@ def authorizer_tokens_due(*, within: timedelta | None = None) -> list[list[int]]
     if ids:
         marked = cache.get_many([_RETRY_MARK.format(i) for i in ids])
         ids = [i for i in ids if _RETRY_MARK.format(i) not in marked]
+    size = settings.AUTHORIZER_REFRESH_BATCH_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def authorizer_tokens_unconfirmed() -> list[list[int]]:
+    """Accounts whose last refresh may have rotated the refresh token without us storing it:
+    force a refresh now, while WeChat still accepts the old one (see RefreshIntent)."""
+    ids = authorizer_ids_with_unconfirmed_refresh(
+        older_than=timedelta(seconds=settings.AUTHORIZER_REFRESH_INTENT_STALE_SECONDS)
+    )
     size = settings.AUTHORIZER_REFRESH_BATCH_SIZE
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 

@@ -1,14 +1,17 @@
-"""One api_authorizer_token call for a locked Authorizer row, and what its answer does to it.
+"""One api_authorizer_token call for a locked Authorizer row, and what a refusal does to it.
 
-Runs inside the transaction that holds the row lock (see tokens.py): on success the new
-access token, its expiry, token_version+1 and the refresh token WeChat returned are saved
-together; on a failure the row records why, and the caller raises after the commit.
+Runs inside the transaction that holds the row lock (see tokens.py). The answer is returned,
+not stored: storing it is token_state's job, under its compare-and-set rule. A refusal is
+recorded on the row (a stop for 61023/61003, a note otherwise) and returned for the caller to
+raise after the commit.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -28,7 +31,6 @@ from platform_app.wechat.errors import (
 
 from ..models import Authorizer
 from ..selectors import authorizer_count_needing_reauth
-from .status import authorizer_stop_fields
 from .token_errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,
@@ -36,6 +38,7 @@ from .token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
+from .token_state import token_state_stop
 
 logger = logging.getLogger("authorizers.tokens")
 
@@ -49,19 +52,17 @@ _RETRYABLE: tuple[tuple[type[WeChatError], RefreshResult], ...] = (
     # The component token was refreshed once by ComponentClient and is still refused.
     (WeChatTokenInvalid, RefreshResult.COMPONENT_UNAVAILABLE),
 )
-_TOKEN_FIELDS = [
-    "access_token",
-    "access_token_expires_at",
-    "token_version",
-    "refresh_token",
-    "last_refreshed_at",
-    "last_refresh_error",
-    "updated_at",
-]
 
 
-def fetch_authorizer_token(row: Authorizer) -> Failure | None:
-    started = timezone.now()
+@dataclass(frozen=True)
+class RefreshAnswer:
+    payload: dict[str, Any]
+    requested_at: datetime
+
+
+def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:
+    """Ask WeChat for a new access token with the row's refresh token."""
+    requested_at = timezone.now()
     try:
         payload = ComponentClient().authorizer_token(row.appid, row.refresh_token)
         access_token = payload.get("authorizer_access_token")
@@ -84,27 +85,12 @@ def fetch_authorizer_token(row: Authorizer) -> Failure | None:
         return _note(row, AuthorizerTokenRefreshFailed(
             str(exc), result=RefreshResult.ERROR, wechat_error=exc
         ))  # fmt: skip
-    row.access_token = access_token
-    row.access_token_expires_at = started + timedelta(seconds=int(payload.get("expires_in", 7200)))
-    row.token_version += 1
-    # Store whatever comes back: WeChat may rotate it, and only this row keeps it.
-    row.refresh_token = str(payload.get("authorizer_refresh_token") or row.refresh_token)
-    row.last_refreshed_at = timezone.now()
-    row.last_refresh_error = ""
-    row.save(update_fields=_TOKEN_FIELDS)
-    logger.info(
-        "authorizer %s token refreshed: version %d, expires %s",
-        row.appid,
-        row.token_version,
-        row.access_token_expires_at.isoformat(),
-    )
-    return None
+    return RefreshAnswer(payload, requested_at)
 
 
 def _stop(row: Authorizer, status: str, exc: WeChatError) -> AuthorizerUnavailable:
     """61023 / 61003: the token is useless and refreshing cannot bring it back."""
-    row.last_refresh_error = _describe(exc)
-    row.save(update_fields=[*authorizer_stop_fields(row, status), "last_refresh_error"])
+    token_state_stop(row, status=status, error=_describe(exc))
     logger.warning("authorizer %s refresh refused (%s): now %s", row.appid, exc.errcode, status)
     return AuthorizerUnavailable(status, appid=row.appid)
 

@@ -22,11 +22,12 @@ bounded by the transport's timeouts, and waiters by AUTHORIZER_TOKEN_LOCK_TIMEOU
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from platform_app.metrics import TOKEN_REFRESHES
@@ -39,7 +40,17 @@ from .token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
-from .token_wechat import fetch_authorizer_token, record_failure
+from .token_state import (
+    AccessToken,
+    access_token_of,
+    refresh_intent_close,
+    refresh_intent_open,
+    token_state_copy,
+    token_state_copy_status,
+    token_state_lock,
+    token_state_store_refresh,
+)
+from .token_wechat import RefreshAnswer, authorizer_token_request, record_failure
 
 __all__ = [
     "AccessToken",
@@ -55,12 +66,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class AccessToken:
-    token: str
-    version: int
-    expires_at: datetime
+# A commit that fails after WeChat answered is retried this many times (the answer, maybe a
+# rotated refresh token, exists nowhere else), then left to the sweep via the RefreshIntent.
+STORE_ATTEMPTS = 3
 
 
 def _safety_margin() -> timedelta:
@@ -76,12 +84,6 @@ def _valid_for(authorizer: Authorizer, margin: timedelta) -> bool:
     )
 
 
-def _token_of(authorizer: Authorizer) -> AccessToken:
-    return AccessToken(
-        authorizer.access_token, authorizer.token_version, authorizer.access_token_expires_at
-    )
-
-
 def authorizer_get_access_token(*, authorizer: Authorizer) -> AccessToken:
     """The request path: the stored token without a query while it is valid; else refresh.
 
@@ -92,17 +94,15 @@ def authorizer_get_access_token(*, authorizer: Authorizer) -> AccessToken:
     if not authorizer.is_active:
         raise AuthorizerUnavailable(authorizer.status, appid=authorizer.appid)
     if _valid_for(authorizer, _safety_margin()):
-        return _token_of(authorizer)
+        return access_token_of(authorizer)
     try:
         token = authorizer_refresh_access_token(
             authorizer_id=authorizer.pk, stale_version=authorizer.token_version
         )
     except AuthorizerUnavailable as exc:
-        authorizer.status = exc.status
+        token_state_copy_status(target=authorizer, status=exc.status)
         raise
-    authorizer.access_token = token.token
-    authorizer.access_token_expires_at = token.expires_at
-    authorizer.token_version = token.version
+    token_state_copy(target=authorizer, token=token)
     return token
 
 
@@ -140,6 +140,14 @@ def authorizer_refresh_if_expiring(
     return result
 
 
+@dataclass
+class _Attempt:
+    """What the locked part learned; survives its transaction's rollback."""
+
+    answer: RefreshAnswer | None = None
+    seen_version: int = 0
+
+
 def _refresh(
     *,
     authorizer_id: int,
@@ -148,40 +156,103 @@ def _refresh(
     ahead: timedelta,
     skip_locked: bool,
 ) -> tuple[RefreshResult, AccessToken | None]:
-    failure: AuthorizerTokenRefreshError | AuthorizerUnavailable | None = None
+    # Committed before the call and deleted with its answer: if this process dies (or its
+    # commit fails) after WeChat answered, the intent left behind tells the sweep to repair.
+    intent_id = refresh_intent_open(authorizer_id=authorizer_id)
+    attempt = _Attempt()
     try:
-        with transaction.atomic():
-            if not skip_locked:
-                _set_lock_timeout()
-            row = (
-                Authorizer.objects.select_for_update(skip_locked=skip_locked)
-                .filter(pk=authorizer_id)
-                .first()
-            )
-            if row is None:
-                if skip_locked and Authorizer.objects.filter(pk=authorizer_id).exists():
-                    return _done(RefreshResult.LOCKED, None)
-                raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
-            if not row.is_active:
-                raise AuthorizerUnavailable(row.status, appid=row.appid)
-            moved_on = stale_version is not None and row.token_version != stale_version
-            if moved_on and _valid_for(row, _safety_margin()):
-                return _done(RefreshResult.ALREADY_REFRESHED, _token_of(row))
-            if not force and _valid_for(row, ahead):
-                return _done(RefreshResult.FRESH, _token_of(row))
-            failure = fetch_authorizer_token(row)
-            # The new tokens (or the failure's status) commit here, in the lock's transaction.
-    except OperationalError as exc:
-        if _is_lock_timeout(exc):
+        result, token = _refresh_locked(
+            attempt, authorizer_id, stale_version, force, ahead, skip_locked
+        )
+    except DatabaseError as exc:
+        if attempt.answer is not None:  # WeChat answered, the commit failed
+            token = _store_again(authorizer_id, attempt.answer, attempt.seen_version)
+            return _done(RefreshResult.REFRESHED, token)
+        refresh_intent_close(intent_id=intent_id)
+        if isinstance(exc, OperationalError) and _is_lock_timeout(exc):
             raise AuthorizerTokenRefreshRetryable(
                 "timed out waiting for another refresh of this authorizer",
                 result=RefreshResult.LOCK_TIMEOUT,
             ) from None
         raise
+    except BaseException:
+        refresh_intent_close(intent_id=intent_id)
+        raise
+    if attempt.answer is None:  # no call was needed (the answer's commit cleared the intent)
+        refresh_intent_close(intent_id=intent_id)
+    return result, token
+
+
+def _refresh_locked(
+    attempt: _Attempt,
+    authorizer_id: int,
+    stale_version: int | None,
+    force: bool,
+    ahead: timedelta,
+    skip_locked: bool,
+) -> tuple[RefreshResult, AccessToken | None]:
+    failure: AuthorizerTokenRefreshError | AuthorizerUnavailable | None = None
+    with transaction.atomic():
+        if not skip_locked:
+            _set_lock_timeout()
+        row = token_state_lock(authorizer_id=authorizer_id, skip_locked=skip_locked)
+        if row is None:
+            if skip_locked and Authorizer.objects.filter(pk=authorizer_id).exists():
+                return _done(RefreshResult.LOCKED, None)
+            raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
+        if not row.is_active:
+            raise AuthorizerUnavailable(row.status, appid=row.appid)
+        moved_on = stale_version is not None and row.token_version != stale_version
+        if moved_on and _valid_for(row, _safety_margin()):
+            return _done(RefreshResult.ALREADY_REFRESHED, access_token_of(row))
+        if not force and _valid_for(row, ahead):
+            return _done(RefreshResult.FRESH, access_token_of(row))
+        attempt.seen_version = row.state_version
+        outcome = authorizer_token_request(row)
+        if isinstance(outcome, RefreshAnswer):
+            attempt.answer = outcome
+            token_state_store_refresh(
+                row,
+                payload=outcome.payload,
+                requested_at=outcome.requested_at,
+                seen_version=attempt.seen_version,
+            )
+        else:
+            failure = outcome
+        # The new tokens (or the failure's status) commit here, in the lock's transaction.
     if failure is not None:
         record_failure(failure)
         raise failure
-    return _done(RefreshResult.REFRESHED, _token_of(row))
+    return _done(RefreshResult.REFRESHED, access_token_of(row))
+
+
+def _store_again(authorizer_id: int, answer: RefreshAnswer, seen_version: int) -> AccessToken:
+    """WeChat answered but the commit failed: its answer exists only here, so try again."""
+    for attempt in range(STORE_ATTEMPTS):
+        time.sleep(0.05 * 2**attempt)
+        try:
+            with transaction.atomic():
+                row = token_state_lock(authorizer_id=authorizer_id)
+                if row is None:
+                    break
+                stored = token_state_store_refresh(
+                    row,
+                    payload=answer.payload,
+                    requested_at=answer.requested_at,
+                    seen_version=seen_version,
+                )
+                if not stored and not row.is_active:  # stopped meanwhile: no token to give
+                    raise AuthorizerUnavailable(row.status, appid=row.appid)
+                return access_token_of(row)
+        except DatabaseError:
+            logger.warning("authorizer %s: storing the refreshed token failed", authorizer_id)
+    logger.error(
+        "authorizer %s: refreshed token could not be stored; the sweep will repair it",
+        authorizer_id,
+    )
+    raise AuthorizerTokenRefreshRetryable(
+        "the refreshed token could not be stored", result=RefreshResult.STORE_FAILED
+    )
 
 
 def _done(

@@ -36,6 +36,7 @@ from ..services.token_sweep import (
     authorizer_token_in_flight_seconds,
     authorizer_tokens_due,
     authorizer_tokens_refresh_many,
+    authorizer_tokens_unconfirmed,
     refresh_margin,
     summarize,
 )
@@ -62,6 +63,8 @@ def authorizer_tokens_sweep() -> dict[str, int]:
     expires = max(30.0, float(settings.CELERY_BEAT_SCHEDULE["authorizer-token-sweep"]["schedule"]))
     for ids in batches:
         authorizer_refresh_batch_task.apply_async((ids,), expires=expires)
+    for ids in authorizer_tokens_unconfirmed():
+        authorizer_refresh_batch_task.apply_async((ids,), {"force": True}, expires=expires)
     due = sum(len(ids) for ids in batches)
     if due:
         logger.info("token sweep: %d authorizers due, %d batches", due, len(batches))

@@ -27,26 +27,39 @@ class ComponentClient:
         self.transport = transport or get_transport()
         self.appid = settings.WECHAT_COMPONENT_APPID
 
-    def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        self, path: str, body: dict[str, Any], *, max_attempts: int | None = None
+    ) -> dict[str, Any]:
         token = component_token.component_access_token_get()
         try:
-            return self._post(path, token, body)
+            return self._post(path, token, body, max_attempts)
         except WeChatTokenInvalid:
+            # A dead component token: WeChat refused before acting, so even a single-use
+            # code is still unused and the call may be repeated with a fresh token.
             fresh = component_token.component_access_token_refresh(stale_token=token)
-            return self._post(path, fresh, body)
+            return self._post(path, fresh, body, max_attempts)
 
-    def _post(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.transport.post(
+    def _post(
+        self, path: str, token: str, body: dict[str, Any], max_attempts: int | None
+    ) -> dict[str, Any]:
+        return self.transport.request(
+            "POST",
             path,
             params={"component_access_token": token},
             body={"component_appid": self.appid, **body},
+            max_attempts=max_attempts,
         )
 
     def create_preauthcode(self) -> dict[str, Any]:
         return self._call(API_CREATE_PREAUTHCODE, {})
 
     def query_auth(self, authorization_code: str) -> dict[str, Any]:
-        return self._call(API_QUERY_AUTH, {"authorization_code": authorization_code})
+        """One attempt only: after a timeout WeChat may have exchanged the single-use code, and
+        a retry would get 61009 while the grant it issued is lost. Callers recover through
+        api_get_authorizer_info, which returns the refresh token once the code was exchanged."""
+        return self._call(
+            API_QUERY_AUTH, {"authorization_code": authorization_code}, max_attempts=1
+        )
 
     def authorizer_token(self, authorizer_appid: str, refresh_token: str) -> dict[str, Any]:
         return self._call(

@@ -48,6 +48,9 @@ class ComponentEvent(models.Model):
     authorization_code_sha256 = models.CharField(
         max_length=64, blank=True, default="", db_index=True
     )
+    # The PreAuthCode of the authorization page the admin confirmed on (hashed): tells which
+    # invite's /start/ the authorization came from.
+    pre_auth_code_sha256 = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-received_at"]

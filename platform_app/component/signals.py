@@ -9,6 +9,8 @@ Keyword arguments, all signals:
     event_id          ComponentEvent primary key
     authorizer_appid  the Official Account's appid
     create_time       aware datetime of WeChat's CreateTime
+A receiver returns ComponentEvent.Status.IGNORED ("ignored") when it recorded the event but
+did not apply it (an `unauthorized` older than the authorization it would undo).
 `authorized` and `updateauthorized` carry no authorization code: it is stored encrypted on
 the event; read it with `services.events.component_event_authorization_code_get(event_id=)`.
 """

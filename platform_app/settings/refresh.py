@@ -37,3 +37,9 @@ AUTHORIZER_REFRESH_MAX_RETRIES = env.int("AUTHORIZER_REFRESH_MAX_RETRIES", defau
 AUTHORIZER_REFRESH_REDELIVERY_DELAY_SECONDS = env.float(
     "AUTHORIZER_REFRESH_REDELIVERY_DELAY_SECONDS", default=30
 )
+# A refresh whose answer never reached the database (its process died, or its commit failed)
+# is forced again by the sweep once its intent is this old: well inside WeChat's 5-minute grace
+# for a rotated-out refresh token, longer than any call in flight (transport timeouts).
+AUTHORIZER_REFRESH_INTENT_STALE_SECONDS = env.float(
+    "AUTHORIZER_REFRESH_INTENT_STALE_SECONDS", default=60
+)

@@ -6,6 +6,7 @@ import pytest
 
 from authorizers.models import Authorizer, Merchant
 from authorizers.services.authorization import UNASSIGNED_MERCHANT_NAME, invite_create
+from authorizers.services.ownership import authorization_attempt_record
 from platform_app.component.models import ComponentEvent
 from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID
 from tests.component.pushes import deliver, push_xml
@@ -55,6 +56,7 @@ def test_push_first_then_callback_claims_the_account(
     client, merchant, component_ready, django_capture_on_commit_callbacks
 ):
     consent = component_ready.state.consent(BOOKS_APPID)
+    # The push matches no /start/ of ours: the account waits under the holding merchant.
     xml = push_xml(
         "authorized",
         int(time.time()),
@@ -69,6 +71,8 @@ def test_push_first_then_callback_claims_the_account(
     assert parked.merchant.name == UNASSIGNED_MERCHANT_NAME
     assert ComponentEvent.objects.get().authorization_code == ""  # used up, forgotten
 
+    # Only the invite whose /start/ issued the push's pre_auth_code may claim it.
+    authorization_attempt_record(merchant=merchant, pre_auth_code=consent.pre_auth_code)
     page = _callback(client, merchant, consent.auth_code)  # WeChat answers 61009 now
 
     assert page.status_code == 200

@@ -52,7 +52,8 @@ def _crypto(token: str, aes_key: str, appid: str) -> MessageCrypto:
     return MessageCrypto(token, aes_key, appid)
 
 
-def _code_sha256(code: str) -> str:
+def code_sha256(code: str) -> str:
+    """How a single-use code (authorization code, pre_auth_code) is stored for lookups."""
     return hashlib.sha256(code.encode()).hexdigest()
 
 
@@ -105,6 +106,7 @@ def component_event_record(
     """Insert the event, or count a replay of it. Commits before anything is applied."""
     dedup_key = hashlib.sha256(xml.encode()).hexdigest()
     code = fields.get("AuthorizationCode", "")
+    pre_auth = fields.get("PreAuthCode", "")
     with transaction.atomic():
         event, created = ComponentEvent.objects.get_or_create(
             dedup_key=dedup_key,
@@ -114,7 +116,8 @@ def component_event_record(
                 "create_time": create_time,
                 "payload": {k: v for k, v in fields.items() if k not in _SECRET_FIELDS},
                 "authorization_code": code,
-                "authorization_code_sha256": _code_sha256(code) if code else "",
+                "authorization_code_sha256": code_sha256(code) if code else "",
+                "pre_auth_code_sha256": code_sha256(pre_auth) if pre_auth else "",
             },
         )
         if not created:
@@ -157,12 +160,14 @@ def _apply(event: ComponentEvent, fields: dict[str, str]) -> str:
     if signal is None:
         logger.info("component event %s: InfoType %s not handled", event.pk, event.info_type)
         return ComponentEvent.Status.IGNORED
-    signal.send(
+    responses = signal.send(
         sender=ComponentEvent,
         event_id=event.pk,
         authorizer_appid=event.authorizer_appid,
         create_time=event.create_time,
     )
+    if any(response == ComponentEvent.Status.IGNORED for _, response in responses):
+        return ComponentEvent.Status.IGNORED  # recorded; it predates what it would change
     return ComponentEvent.Status.APPLIED
 
 
@@ -175,15 +180,21 @@ def component_event_authorization_code_get(*, event_id: int) -> str:
 def component_event_authorization_code_consumed(*, authorization_code: str) -> int:
     """Forget a code once exchanged (by the callback or the event task), wherever it is stored."""
     return ComponentEvent.objects.filter(
-        authorization_code_sha256=_code_sha256(authorization_code)
+        authorization_code_sha256=code_sha256(authorization_code)
     ).update(authorization_code="")
+
+
+def component_event_for_code(*, authorization_code: str) -> ComponentEvent | None:
+    """The authorized/updateauthorized push that carried this code (appid, PreAuthCode hash)."""
+    return (
+        ComponentEvent.objects.filter(authorization_code_sha256=code_sha256(authorization_code))
+        .exclude(authorizer_appid="")
+        .only("pk", "authorizer_appid", "pre_auth_code_sha256", "create_time")
+        .first()
+    )
 
 
 def component_event_appid_for_code(*, authorization_code: str) -> str | None:
     """The authorizer appid an authorized/updateauthorized push carried with this code."""
-    return (
-        ComponentEvent.objects.filter(authorization_code_sha256=_code_sha256(authorization_code))
-        .exclude(authorizer_appid="")
-        .values_list("authorizer_appid", flat=True)
-        .first()
-    )
+    event = component_event_for_code(authorization_code=authorization_code)
+    return event.authorizer_appid if event else None

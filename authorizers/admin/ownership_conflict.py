@@ -1,0 +1,51 @@
+"""Ownership conflicts: an active account authorized through another merchant's invite.
+
+The account stayed with its owner (SPEC section 9); operators decide here whether it goes to
+the claimant ("Transfer to the claiming merchant") or the claim is dismissed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ..models import OwnershipConflict
+from ..services.ownership import ownership_conflict_dismiss, ownership_conflict_transfer
+
+
+@admin.register(OwnershipConflict)
+class OwnershipConflictAdmin(admin.ModelAdmin):
+    list_display = ("authorizer", "appid", "owner", "claimant", "created_at", "resolution")
+    list_filter = ("resolution",)
+    list_select_related = ("authorizer__merchant", "claimant")
+    actions = ["transfer_to_claimant", "dismiss"]
+    readonly_fields = ("authorizer", "claimant", "created_at", "resolved_at", "resolution")
+
+    @admin.display(description="appid")
+    def appid(self, obj: OwnershipConflict) -> str:
+        return obj.authorizer.appid
+
+    @admin.display(description="current owner")
+    def owner(self, obj: OwnershipConflict) -> str:
+        return str(obj.authorizer.merchant)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Transfer to the claiming merchant", permissions=["change"])
+    def transfer_to_claimant(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for conflict in queryset.filter(resolved_at=None):
+            account = ownership_conflict_transfer(conflict_id=conflict.pk)
+            self.message_user(
+                request,
+                f"{account} now belongs to {conflict.claimant}; its previous merchant no longer "
+                "sees it.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Dismiss the claim (the account stays)", permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for conflict in queryset.filter(resolved_at=None):
+            ownership_conflict_dismiss(conflict_id=conflict.pk)
+        self.message_user(request, "Claims dismissed.", messages.SUCCESS)
