@@ -63,11 +63,19 @@ class RefreshAnswer:
 def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:
     """Ask WeChat for a new access token with the row's refresh token."""
     requested_at = timezone.now()
+    client = ComponentClient()
     try:
-        payload = ComponentClient().authorizer_token(row.appid, row.refresh_token)
-        access_token = payload.get("authorizer_access_token")
-        if not isinstance(access_token, str) or not access_token:
-            raise WeChatBadResponse("no authorizer_access_token in the answer", api="refresh")
+        try:
+            payload = _exchange(client, row.appid, row.refresh_token)
+        except WeChatRefreshTokenInvalid:
+            # WeChat may hold a newer refresh token than ours: an answer lost to a crash or a
+            # failed commit. Its account info says which one is current; try that once.
+            current = _current_refresh_token(client, row.appid)
+            if not current or current == row.refresh_token:
+                raise
+            logger.warning("authorizer %s: refresh token recovered from WeChat", row.appid)
+            requested_at = timezone.now()
+            payload = _exchange(client, row.appid, current)
     except WeChatRefreshTokenInvalid as exc:
         return _stop(row, Authorizer.Status.REAUTH_REQUIRED, exc)
     except WeChatAuthorizationRevoked as exc:
@@ -86,6 +94,26 @@ def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:
             str(exc), result=RefreshResult.ERROR, wechat_error=exc
         ))  # fmt: skip
     return RefreshAnswer(payload, requested_at)
+
+
+def _exchange(client: ComponentClient, appid: str, refresh_token: str) -> dict[str, Any]:
+    payload = client.authorizer_token(appid, refresh_token)
+    access_token = payload.get("authorizer_access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise WeChatBadResponse("no authorizer_access_token in the answer", api="refresh")
+    # An answer without a refresh token keeps the one it was asked with.
+    return {
+        **payload,
+        "authorizer_refresh_token": payload.get("authorizer_refresh_token") or (refresh_token),
+    }
+
+
+def _current_refresh_token(client: ComponentClient, appid: str) -> str:
+    try:
+        grant = client.get_authorizer_info(appid).get("authorization_info") or {}
+    except WeChatError:
+        return ""
+    return str(grant.get("authorizer_refresh_token") or "")
 
 
 def _stop(row: Authorizer, status: str, exc: WeChatError) -> AuthorizerUnavailable:
