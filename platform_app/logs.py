@@ -37,6 +37,16 @@ class MaskSecretsFilter(logging.Filter):
         return True
 
 
+class DowngradeToWarningFilter(logging.Filter):
+    """Lowers ERROR and above to WARNING, for loggers whose "errors" are the client's doing
+    (django.security.DisallowedHost: a scanner's Host header must not page anyone)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
