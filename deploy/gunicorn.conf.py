@@ -9,7 +9,6 @@ import datetime
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -116,18 +115,14 @@ PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
 def on_starting(server) -> None:
     """Master, once, before any worker: start from an empty directory, or the counters of a
     previous run (same container restarted, pids reused) would be added to this one's."""
-    path = Path(PROMETHEUS_MULTIPROC_DIR)
-    if path.exists():
-        for entry in path.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    path.mkdir(parents=True, exist_ok=True)
+    from platform_app.ops.multiproc import clear_directory
+
+    clear_directory(PROMETHEUS_MULTIPROC_DIR)
 
 
 def child_exit(server, worker) -> None:
-    """A worker died or was recycled: drop its live gauges from what /metrics reports."""
-    from prometheus_client import multiprocess
+    """A worker died or was recycled: drop its live gauges and fold its counters into the
+    archive, so recycled workers (max_requests) do not fill the memory-backed volume."""
+    from platform_app.ops.multiproc import retire_process
 
-    multiprocess.mark_process_dead(worker.pid)
+    retire_process(worker.pid, PROMETHEUS_MULTIPROC_DIR)

@@ -27,6 +27,10 @@ INSECURE_DEFAULTS_IN_PRODUCTION = not DEBUG and (
     SECRET_KEY == DEVELOPMENT_SECRET_KEY or FIELD_ENCRYPTION_KEYS_DERIVED
 )
 
+# When set, GET /metrics needs "Authorization: Bearer <this>" (it is answered before the host
+# check, so otherwise anyone reaching a pod's port reads it). Empty: open (the demo, tests).
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
 # The merchant invite link lifetime.
 INVITE_MAX_AGE_SECONDS = env.int("INVITE_MAX_AGE_SECONDS", default=7 * 24 * 3600)
 
