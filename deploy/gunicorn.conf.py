@@ -72,9 +72,18 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
+def _masked_path(path: str | None) -> str | None:
+    """Invites (/authorize/<invite>/) and openids (/users/<openid>/tags) sit in paths."""
+    if not path:
+        return path
+    from platform_app.logs import mask_secrets  # no Django: safe in the master
+
+    return mask_secrets(path)
+
+
 class JsonAccessLogger(Logger):
-    """One JSON object per request on stdout. The path is logged without its query string:
-    invite links and OAuth callbacks carry tokens and auth codes there."""
+    """One JSON object per request on stdout. The path is logged without its query string
+    (OAuth callbacks carry auth codes there) and with invites and openids masked."""
 
     def access(self, resp, req, environ, request_time) -> None:  # type: ignore[override]
         if not self.cfg.accesslog:
@@ -85,7 +94,7 @@ class JsonAccessLogger(Logger):
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
             "logger": "gunicorn.access",
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
+            "path": _masked_path(environ.get("PATH_INFO")),
             "status": int(status),
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),

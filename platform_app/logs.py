@@ -14,6 +14,11 @@ _SECRET_PATTERNS = [
         re.IGNORECASE,
     ),
     re.compile(r"(?P<key>Bearer)(?P<sep>\s+)(?P<value>[A-Za-z0-9._~+/=-]+)"),
+    # URL paths: the merchant invite (a 7-day bearer credential) in /authorize/<invite>/...,
+    # and the openid (personal data) in /api/v1/authorizers/{appid}/users/{openid}/tags;
+    # "users/tags" is the bulk route, not an openid.
+    re.compile(r"(?P<key>/authorize)(?P<sep>/)(?P<value>[^/\s?#\"']+)"),
+    re.compile(r"(?P<key>/users)(?P<sep>/)(?!tags(?:[/?#\s\"']|$))(?P<value>[^/\s?#\"']+)"),
 ]
 
 

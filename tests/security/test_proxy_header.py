@@ -24,8 +24,8 @@ def _settings_value(**env: str) -> str:
         env=environ,
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
