@@ -22,7 +22,7 @@ if FIELD_ENCRYPTION_KEYS_DERIVED:
     )
     FIELD_ENCRYPTION_KEYS = [_derived_field_key(SECRET_KEY)]
 
-# Production refuses to start on development secrets (checked in platform_app.checks too).
+# Production refuses to start on development secrets (platform_app/production.py).
 INSECURE_DEFAULTS_IN_PRODUCTION = not DEBUG and (
     SECRET_KEY == DEVELOPMENT_SECRET_KEY or FIELD_ENCRYPTION_KEYS_DERIVED
 )
@@ -30,6 +30,9 @@ INSECURE_DEFAULTS_IN_PRODUCTION = not DEBUG and (
 # When set, GET /metrics needs "Authorization: Bearer <this>" (it is answered before the host
 # check, so otherwise anyone reaching a pod's port reads it). Empty: open (the demo, tests).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+# SQLite is the demo's database: with DJANGO_DEBUG off it is refused unless this is set.
+ALLOW_SQLITE_IN_PRODUCTION = env.bool("ALLOW_SQLITE_IN_PRODUCTION", default=False)
 
 # The merchant invite link lifetime.
 INVITE_MAX_AGE_SECONDS = env.int("INVITE_MAX_AGE_SECONDS", default=7 * 24 * 3600)
