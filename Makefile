@@ -26,11 +26,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Development targets: DJANGO_DEBUG=1 unless set (with it off every manage.py command runs
+# the production guard, which refuses the demo defaults; production migrates via the image).
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
 check-migrations: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser-deps:

@@ -9,7 +9,6 @@ import datetime
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 
 from gunicorn.glogging import Logger
@@ -73,9 +72,18 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
+def _masked_path(path: str | None) -> str | None:
+    """Invites (/authorize/<invite>/) and openids (/users/<openid>/tags) sit in paths."""
+    if not path:
+        return path
+    from platform_app.logs import mask_secrets  # no Django: safe in the master
+
+    return mask_secrets(path)
+
+
 class JsonAccessLogger(Logger):
-    """One JSON object per request on stdout. The path is logged without its query string:
-    invite links and OAuth callbacks carry tokens and auth codes there."""
+    """One JSON object per request on stdout. The path is logged without its query string
+    (OAuth callbacks carry auth codes there) and with invites and openids masked."""
 
     def access(self, resp, req, environ, request_time) -> None:  # type: ignore[override]
         if not self.cfg.accesslog:
@@ -86,7 +94,7 @@ class JsonAccessLogger(Logger):
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
             "logger": "gunicorn.access",
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
+            "path": _masked_path(environ.get("PATH_INFO")),
             "status": int(status),
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
@@ -116,18 +124,14 @@ PROMETHEUS_MULTIPROC_DIR = os.environ.setdefault(
 def on_starting(server) -> None:
     """Master, once, before any worker: start from an empty directory, or the counters of a
     previous run (same container restarted, pids reused) would be added to this one's."""
-    path = Path(PROMETHEUS_MULTIPROC_DIR)
-    if path.exists():
-        for entry in path.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    path.mkdir(parents=True, exist_ok=True)
+    from platform_app.ops.multiproc import clear_directory
+
+    clear_directory(PROMETHEUS_MULTIPROC_DIR)
 
 
 def child_exit(server, worker) -> None:
-    """A worker died or was recycled: drop its live gauges from what /metrics reports."""
-    from prometheus_client import multiprocess
+    """A worker died or was recycled: drop its live gauges and fold its counters into the
+    archive, so recycled workers (max_requests) do not fill the memory-backed volume."""
+    from platform_app.ops.multiproc import retire_process
 
-    multiprocess.mark_process_dead(worker.pid)
+    retire_process(worker.pid, PROMETHEUS_MULTIPROC_DIR)

@@ -14,6 +14,11 @@ _SECRET_PATTERNS = [
         re.IGNORECASE,
     ),
     re.compile(r"(?P<key>Bearer)(?P<sep>\s+)(?P<value>[A-Za-z0-9._~+/=-]+)"),
+    # URL paths: the merchant invite (a 7-day bearer credential) in /authorize/<invite>/...,
+    # and the openid (personal data) in /api/v1/authorizers/{appid}/users/{openid}/tags;
+    # "users/tags" is the bulk route, not an openid.
+    re.compile(r"(?P<key>/authorize)(?P<sep>/)(?P<value>[^/\s?#\"']+)"),
+    re.compile(r"(?P<key>/users)(?P<sep>/)(?!tags(?:[/?#\s\"']|$))(?P<value>[^/\s?#\"']+)"),
 ]
 
 
@@ -34,6 +39,16 @@ class MaskSecretsFilter(logging.Filter):
         masked = mask_secrets(message)
         if masked != message:
             record.msg, record.args = masked, None
+        return True
+
+
+class DowngradeToWarningFilter(logging.Filter):
+    """Lowers ERROR and above to WARNING, for loggers whose "errors" are the client's doing
+    (django.security.DisallowedHost: a scanner's Host header must not page anyone)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

@@ -1,14 +1,56 @@
-"""Guards the production entry points (gunicorn, Celery) against development secrets."""
+"""Guards every production process (web, Celery worker and beat, management commands).
+
+DJANGO_DEBUG off means production (the image sets it; `make run` sets DJANGO_DEBUG=1). There,
+a known secret lets anyone forge sessions and invites or decrypt stored tokens; the sandbox's
+demo WeChat credentials are public (anyone could forge WeChat's signed pushes); SQLite is the
+demo's single-file database. Each is refused unless explicitly allowed, by name.
+"""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+_DEMO_CREDENTIAL_SETTINGS = (
+    "WECHAT_COMPONENT_APPID",
+    "WECHAT_COMPONENT_APPSECRET",
+    "WECHAT_COMPONENT_TOKEN",
+    "WECHAT_COMPONENT_ENCODING_AES_KEY",
+)
+
+
+def production_problems() -> list[str]:
+    """What a production process must not start with; empty outside production."""
+    if settings.DEBUG:
+        return []
+    problems = []
+    if settings.INSECURE_DEFAULTS_IN_PRODUCTION:
+        problems.append(
+            "DJANGO_SECRET_KEY or FIELD_ENCRYPTION_KEYS is a development default; set both"
+        )
+    if not settings.ALLOW_DEMO_WECHAT_CREDENTIALS:
+        demo = [
+            name
+            for name in _DEMO_CREDENTIAL_SETTINGS
+            if getattr(settings, name) == settings.SANDBOX_DEMO_WECHAT_CREDENTIALS[name]
+        ]
+        if demo:
+            problems.append(
+                f"{', '.join(demo)} still the sandbox's public demo value(s); set the "
+                "platform's own (or ALLOW_DEMO_WECHAT_CREDENTIALS=1 against a sandbox)"
+            )
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine.endswith("sqlite3") and not settings.ALLOW_SQLITE_IN_PRODUCTION:
+        problems.append(
+            "DATABASE_URL is SQLite (the demo's default); set a PostgreSQL DATABASE_URL "
+            "(or ALLOW_SQLITE_IN_PRODUCTION=1)"
+        )
+    return problems
+
 
 def refuse_insecure_defaults() -> None:
-    """Serving with DEBUG off means production: a development key there would let anyone
-    forge sessions and invites, and a derived field key ties every stored token to it."""
-    if settings.INSECURE_DEFAULTS_IN_PRODUCTION:
+    problems = production_problems()
+    if problems:
         raise ImproperlyConfigured(
-            "Refusing to start: DJANGO_DEBUG is off but DJANGO_SECRET_KEY or "
-            "FIELD_ENCRYPTION_KEYS is a development default. Set both (see .env.example)."
+            "Refusing to start: DJANGO_DEBUG is off (production) but "
+            + "; ".join(problems)
+            + ". See .env.example."
         )

@@ -38,11 +38,10 @@ def serve_worker_metrics(**_: object) -> None:
         return
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
-    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    from platform_app.ops.multiproc import clear_directory
+
     # Files left by a previous run would be summed into this run's counters.
-    for name in os.listdir(directory):
-        if name.endswith(".db"):
-            os.unlink(os.path.join(directory, name))
+    clear_directory(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     # Pods are scraped by their IP, so the default listens on every interface.
@@ -55,6 +54,7 @@ def serve_worker_metrics(**_: object) -> None:
 def forget_pool_process(pid: int | None = None, **_: object) -> None:
     if metrics_port() is None:
         return
-    from prometheus_client import multiprocess
+    from platform_app.ops.multiproc import retire_process
 
-    multiprocess.mark_process_dead(pid or os.getpid())
+    # Recycled pool processes (max_tasks_per_child, crashes) must not pile up files.
+    retire_process(pid or os.getpid())

@@ -2,7 +2,8 @@
 table: `python scripts/resilience_report.py [DIR]` (default var/resilience).
 
 One table for the fault runs (load under WeChat faults), one for the fuzz runs, one for the
-crash runs. Exits 1 when there are no figures (the tests did not run).
+schemathesis runs (generated from /api/schema/), one for the crash runs. Exits 1 when there
+are no figures (the tests did not run).
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ FUZZ = [
     ("contract_violations", "undocumented"),
     ("statuses", "statuses"),
 ]
+SCHEMATHESIS = [
+    ("name", "run"),
+    ("operations", "operations"),
+    ("inputs_tried", "inputs"),
+    ("http_5xx", "5xx"),
+    ("schema_violations", "schema violations"),
+    ("shape_violations", "error-shape violations"),
+    ("statuses", "statuses"),
+]
 CRASH_KEYS = ("name", "kind")
 
 
@@ -70,6 +80,9 @@ def main(argv: list[str]) -> int:
     out = [
         _table("WeChat faults, 32 concurrent clients", _of(rows, "faults"), FAULTS),
         _table("Bad input (fuzz)", _of(rows, "fuzz"), FUZZ),
+        _table(
+            "Contract fuzz (schemathesis, /api/schema/)", _of(rows, "schemathesis"), SCHEMATHESIS
+        ),
     ]
     crash = _of(rows, "crash")
     for row in crash:

@@ -18,6 +18,25 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+# Label values come from closed sets: a label taken from the request as sent (any method,
+# any path) would let a client create series without limit (memory, multiprocess files).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+
+
+def metric_method(method: str | None) -> str:
+    return method if method in KNOWN_METHODS else OTHER
+
+
+def metric_route(request: HttpRequest) -> str:
+    """The URL pattern's template (ours, finitely many), never the path itself."""
+    probe_route = getattr(request, "probe_route", None)
+    if probe_route:
+        return probe_route
+    match = getattr(request, "resolver_match", None)
+    return match.route if match is not None and match.route else OTHER
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
@@ -40,12 +59,9 @@ class RequestMetricsMiddleware:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
-        match = getattr(request, "resolver_match", None)
-        route = getattr(request, "probe_route", None) or (
-            match.route if match is not None and match.route else "unmatched"
-        )
+        route = metric_route(request)
         HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        HTTP_REQUESTS.labels(route, metric_method(request.method), str(response.status_code)).inc()
         response["X-Request-ID"] = request_id
         return response
 

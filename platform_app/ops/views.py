@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
@@ -43,6 +44,17 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+def scrape_allowed(authorization: str, token: str) -> bool:
+    """Open when no token is configured; otherwise exactly "Bearer <token>" (compared in
+    constant time: /metrics answers any Host, so anyone who can reach the port may try)."""
+    if not token:
+        return True
+    scheme, _, presented = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), token.encode()
+    )
+
+
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
@@ -70,6 +82,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    if not scrape_allowed(request.headers.get("Authorization", ""), settings.METRICS_BEARER_TOKEN):
+        response = HttpResponse("metrics need a bearer token\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # gunicorn runs several workers: sum what each wrote to the shared directory.

@@ -9,6 +9,7 @@ LOGGING = {
     "filters": {
         "mask_secrets": {"()": "platform_app.logs.MaskSecretsFilter"},
         "request_id": {"()": "platform_app.ops.middleware.RequestIdFilter"},
+        "downgrade_to_warning": {"()": "platform_app.logs.DowngradeToWarningFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -24,5 +25,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's defaults give these their own handlers (no masking filter), and
+        # django.server's lines (runserver) hold request paths with invites and openids: drop
+        # those handlers, everything goes through the console handler above.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        # Any client can send an unknown Host (scanners do, all day): not our error.
+        "django.security.DisallowedHost": {"filters": ["downgrade_to_warning"]},
     },
 }

@@ -22,10 +22,17 @@ if FIELD_ENCRYPTION_KEYS_DERIVED:
     )
     FIELD_ENCRYPTION_KEYS = [_derived_field_key(SECRET_KEY)]
 
-# Production refuses to start on development secrets (checked in platform_app.checks too).
+# Production refuses to start on development secrets (platform_app/production.py).
 INSECURE_DEFAULTS_IN_PRODUCTION = not DEBUG and (
     SECRET_KEY == DEVELOPMENT_SECRET_KEY or FIELD_ENCRYPTION_KEYS_DERIVED
 )
+
+# When set, GET /metrics needs "Authorization: Bearer <this>" (it is answered before the host
+# check, so otherwise anyone reaching a pod's port reads it). Empty: open (the demo, tests).
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+# SQLite is the demo's database: with DJANGO_DEBUG off it is refused unless this is set.
+ALLOW_SQLITE_IN_PRODUCTION = env.bool("ALLOW_SQLITE_IN_PRODUCTION", default=False)
 
 # The merchant invite link lifetime.
 INVITE_MAX_AGE_SECONDS = env.int("INVITE_MAX_AGE_SECONDS", default=7 * 24 * 3600)
@@ -42,7 +49,10 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
 # Off by default: they commit every subdomain (and, for preload, browsers) to HTTPS for good.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that sets (and overwrites) X-Forwarded-Proto: elsewhere any client could
+# send the header and be treated as HTTPS (secure-only redirects and cookies skipped).
+TRUST_X_FORWARDED_PROTO = env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # WeChat pushes are small; anything bigger is not WeChat.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)

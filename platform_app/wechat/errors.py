@@ -44,7 +44,7 @@ class WeChatConnectionError(WeChatTransportError):
 
 
 class WeChatBadResponse(WeChatTransportError):
-    """A 5xx, a non-JSON body or JSON that is not an object."""
+    """A 3xx (never followed), 4xx or 5xx, a non-JSON body or JSON that is not an object."""
 
 
 # --- WeChat answered with an errcode ----------------------------------------------------

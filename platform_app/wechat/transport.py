@@ -134,6 +134,9 @@ class WeChatTransport:
                 data=data,
                 headers=headers,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
+                # A 307/308 would resend the body (component secret, auth codes) to wherever
+                # Location points; WeChat never redirects an API call, so a 3xx is an error.
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             WECHAT_CALLS.labels(endpoint, "timeout").inc()
@@ -166,7 +169,7 @@ class WeChatTransport:
 
     @staticmethod
     def _decode(response: requests.Response, path: str, endpoint: str) -> dict[str, Any]:
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             WECHAT_CALLS.labels(endpoint, f"http_{response.status_code}").inc()
             raise WeChatBadResponse(f"HTTP {response.status_code}", api=path)
         try:

@@ -592,10 +592,17 @@ def production_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        # the platform's own WeChat credentials: the production guard refuses the demo ones
+        WECHAT_COMPONENT_APPID="wx" + secrets.token_hex(8),
+        WECHAT_COMPONENT_APPSECRET=secrets.token_hex(16),
+        WECHAT_COMPONENT_TOKEN=secrets.token_hex(8),
+        WECHAT_COMPONENT_ENCODING_AES_KEY=secrets.token_urlsafe(33)[:43],
     )
     for key in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TEST_DATABASE_NAME"):
         if key in os.environ:
             env[key] = os.environ[key]
+    if env.get("DATABASE_URL", "sqlite").startswith("sqlite"):
+        env["ALLOW_SQLITE_IN_PRODUCTION"] = "1"  # this machine has no PostgreSQL running
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
 
