@@ -43,7 +43,8 @@ browser-deps:
 
 # The token-state guarantees (SPEC 9) are proven on both databases: the whole suite on
 # PostgreSQL + Redis, then the integrity tests again on the embedded default (SQLite, no Redis).
-EMBEDDED_ENV = DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= CELERY_BROKER_URL=
+EMBEDDED_ENV = DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= CELERY_BROKER_URL= \
+	ALLOW_SQLITE_IN_PRODUCTION=1
 INTEGRITY_TESTS = tests/resilience/test_token_state_machine.py tests/authorizers/test_integrity.py \
 	tests/authorizers/test_onboarding_claims.py
 

@@ -68,6 +68,12 @@ SCHEMATHESIS = [
     ("shape_violations", "error-shape violations"),
     ("statuses", "statuses"),
 ]
+INTERLEAVING = [
+    ("name", "state machine"),
+    ("database", "database"),
+    ("sequences", "sequences"),
+    ("steps", "steps"),
+]
 CRASH_KEYS = ("name", "kind")
 
 
@@ -80,6 +86,11 @@ def main(argv: list[str]) -> int:
     out = [
         _table("WeChat faults, 32 concurrent clients", _of(rows, "faults"), FAULTS),
         _table("Bad input (fuzz)", _of(rows, "fuzz"), FUZZ),
+        _table(
+            "Token-state interleavings (every writer, any order)",
+            _of(rows, "interleaving"),
+            INTERLEAVING,
+        ),
         _table(
             "Contract fuzz (schemathesis, /api/schema/)", _of(rows, "schemathesis"), SCHEMATHESIS
         ),

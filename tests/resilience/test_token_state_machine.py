@@ -19,6 +19,7 @@ default), long under `make resilience`. Prints how many sequences and steps it t
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import timedelta
 from unittest import mock
@@ -103,10 +104,8 @@ def _machine(sandbox, tenants, web, totals):
             return {name: world.calls(name, appid=APPID) for name in WECHAT_CALLS}
 
         def _quietly(self, work) -> None:
-            try:
+            with contextlib.suppress(AuthorizerUnavailable, AuthorizerTokenRefreshError):
                 work()
-            except (AuthorizerUnavailable, AuthorizerTokenRefreshError):
-                pass
 
         def _run(self, name: str) -> None:
             getattr(self, f"_{name}")()
