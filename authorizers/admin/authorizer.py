@@ -50,13 +50,27 @@ class AuthorizerAdmin(admin.ModelAdmin):
     exclude = SECRET_FIELDS
     change_form_template = "admin/authorizers/authorizer/change_form.html"
     fieldsets = (
-        ("Account", {"fields": ("nickname", "appid", "merchant", "principal_name", "user_name",
-                                "alias", "account_type", "verified", "sets", "capabilities")}),
+        ("Account", {"fields": ("nickname", "appid", "merchant", "ownership", "principal_name",
+                                "user_name", "alias", "account_type", "verified", "sets",
+                                "capabilities")}),
         ("Status", {"fields": ("display_status", "authorized_at", "revoked_at", "info_synced_at")}),
         ("Access token", {"fields": ("token_expires_in", "access_token_expires_at",
                                      "token_version", "last_refreshed_at", "last_refresh_error")}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )  # fmt: skip
+
+    @admin.display(description="ownership")
+    def ownership(self, obj: Authorizer) -> str:
+        if obj.merchant.is_holding:
+            return (
+                "Waiting for a merchant: found by import, or authorized without one of our "
+                "invites. The merchant whose invite authorizes it next gets it."
+            )
+        return (
+            "Belongs to the merchant whose invite authorized it. Authorized through another "
+            "merchant's invite, it moves there only while revoked or needing re-authorization; "
+            "while active it stays, and the claim appears under Ownership conflicts."
+        )
 
     def get_list_display(self, request):
         columns = [_capability_column(c) for c in capabilities_registered()]
