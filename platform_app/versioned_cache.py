@@ -25,13 +25,14 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-# Longer than any entry lives; an expired generation only turns its entries into misses.
-GENERATION_SECONDS = 24 * 3600
+# Longer than the entries live (minutes); an expired generation only turns its entries into
+# misses. Not much longer: a flood of unknown names leaves a generation for each behind.
+GENERATION_SECONDS = 3600
 
 
 @dataclass(frozen=True)
 class Slot:
-    """What a lookup found. `hit`: `value` is current. Otherwise fill with `generation`."""
+    """What a lookup found. `hit`: `value` is current. Otherwise begin_fill(), then fill()."""
 
     hit: bool
     value: Any = None
@@ -39,26 +40,35 @@ class Slot:
 
 
 class VersionedCache:
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, generation_seconds: int = GENERATION_SECONDS) -> None:
         self.prefix = prefix
+        self.generation_seconds = generation_seconds
 
     def keys(self, name: str) -> tuple[str, str]:
         """The entry's key and its generation's key, to read both in one get_many."""
         return f"{self.prefix}{name}", f"{self.prefix}gen:{name}"
 
     def lookup(self, name: str, *, prefetched: Mapping[str, Any] | None = None) -> Slot:
-        """`prefetched`: a get_many result that covered both keys(name) (absent = missing)."""
+        """`prefetched`: a get_many result that covered both keys(name) (absent = missing).
+
+        Writes nothing. On a miss, call begin_fill() before reading the database.
+        """
         entry_key, gen_key = self.keys(name)
         found = prefetched if prefetched is not None else cache.get_many([entry_key, gen_key])
         generation, entry = found.get(gen_key), found.get(entry_key)
         if generation is not None and isinstance(entry, dict) and entry.get("g") == generation:
             return Slot(hit=True, value=entry.get("v"), generation=generation)
-        if generation is None:
-            # Fixed before the caller reads the database: a fill must carry the generation
-            # that was current before its read, or an invalidation in between would be lost.
-            cache.add(gen_key, secrets.token_hex(8), GENERATION_SECONDS)
-            generation = cache.get(gen_key)
         return Slot(hit=False, generation=generation)
+
+    def begin_fill(self, name: str, slot: Slot) -> Slot:
+        """The slot to fill after the database read, with the generation fixed now: a fill
+        must carry the generation current before its read, or an invalidation in between
+        would be lost."""
+        if slot.generation is not None:
+            return slot
+        gen_key = self.keys(name)[1]
+        cache.add(gen_key, secrets.token_hex(8), self.generation_seconds)
+        return Slot(hit=False, generation=cache.get(gen_key))
 
     def fill(self, name: str, slot: Slot, value: Any, timeout: float) -> None:
         if slot.generation is None or timeout <= 0:
@@ -73,5 +83,5 @@ class VersionedCache:
 
     def _bump(self, names: list[str]) -> None:
         entries = {self.keys(n)[1]: secrets.token_hex(8) for n in names}
-        cache.set_many(entries, GENERATION_SECONDS)
+        cache.set_many(entries, self.generation_seconds)
         cache.delete_many([self.keys(n)[0] for n in names])  # frees the memory at once

@@ -97,6 +97,7 @@ def authorizer_get_for_merchant(
             return _cached(slot.value, merchant_id, appid)
         except FieldDecryptionError:
             pass  # written under a key dropped since: read the row again and re-cache it
+    slot = _CACHE.begin_fill(name, slot)
     authorizer = Authorizer.objects.filter(appid=appid).only(*_LOADED).first()
     if authorizer is None:
         timeout = min(_MISSING_SECONDS, settings.API_AUTHORIZER_CACHE_SECONDS)

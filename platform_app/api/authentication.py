@@ -22,6 +22,8 @@ from authorizers.models import ApiKey, Merchant
 from authorizers.services.api_keys import api_key_authenticate
 from platform_app.versioned_cache import VersionedCache
 
+from .auth_throttle import auth_client_ip, auth_failure_budget_require, auth_failure_record
+
 _CACHE = VersionedCache("api:key:")
 
 
@@ -56,18 +58,33 @@ def bearer_key(request) -> str | None:
     return raw_key
 
 
-def principal_for_key(raw_key: str, *, prefetched: dict | None = None) -> ApiPrincipal | None:
+def principal_for_key(
+    raw_key: str, *, prefetched: dict | None = None, client: str | None = None
+) -> ApiPrincipal | None:
     """`raw_key` as bearer_key() returned it (which refuses empty and oversized keys).
 
     `prefetched`: a get_many result covering api_key_cache_keys(raw_key), if the caller has one.
+    `client`: the caller's IP; an uncached key costs a query only within its budget of failed
+    authentications (platform_app.api.auth_throttle), else RateLimited is raised.
     """
     key_hash = _key_hash(raw_key)
     slot = _CACHE.lookup(key_hash, prefetched=prefetched)
     if slot.hit:
-        return ApiPrincipal(**slot.value)
+        # None: a key found unknown moments ago. Remembered like a valid one, and invalidated
+        # the same way, so a key created (or a merchant reactivated) since works at once.
+        return ApiPrincipal(**slot.value) if slot.value else None
+    if client is not None:
+        auth_failure_budget_require(client=client)
+    slot = _CACHE.begin_fill(key_hash, slot)
     api_key = api_key_authenticate(raw_key=raw_key)
     if api_key is None:
-        return None  # unknown keys are not cached: nothing to invalidate when one is created
+        unknown_seconds = min(
+            settings.API_KEY_UNKNOWN_CACHE_SECONDS, settings.API_KEY_CACHE_SECONDS
+        )
+        _CACHE.fill(key_hash, slot, None, unknown_seconds)
+        if client is not None:
+            auth_failure_record(client=client)
+        return None
     principal = ApiPrincipal(
         key_id=api_key.pk,
         merchant_id=api_key.merchant_id,
@@ -92,7 +109,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Send the API key as 'Authorization: Bearer <api key>'.")
         # MerchantApiView may have read this entry already, with the authorizer's, in one go.
         principal = principal_for_key(
-            raw_key, prefetched=getattr(request, "prefetched_cache", None)
+            raw_key,
+            prefetched=getattr(request, "prefetched_cache", None),
+            client=auth_client_ip(request),
         )
         if principal is None:
             raise AuthenticationFailed("The API key is unknown or has been revoked.")
