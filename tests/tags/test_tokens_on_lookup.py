@@ -88,6 +88,22 @@ def test_token_still_dead_in_a_bulk_is_upstream_unavailable_per_item(coffee, ten
         assert item["error"]["retry_after"] >= 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_token_still_dead_in_a_bulk_refreshes_once_for_the_whole_request(
+    coffee, tenant, wechat_api, settings
+):
+    settings.TAGS_BULK_CONCURRENCY = 1  # in order: each later openid would start afresh
+    _tokens_born_dead(wechat_api)
+    refreshes = _refreshes(wechat_api)
+    openids = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    response = tenant.client.post(
+        f"/api/v1/authorizers/{COFFEE_APPID}/users/tags", {"openids": openids}, format="json"
+    )
+    assert response.status_code == 200
+    assert {r["error"]["code"] for r in response.json()["results"]} == {"upstream_unavailable"}
+    assert _refreshes(wechat_api) == refreshes + 1
+
+
 def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
     from authorizers.services.tokens import authorizer_refresh_access_token
     from tags.services import get_user_tagids
