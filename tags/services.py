@@ -47,6 +47,8 @@ _ACCOUNT_ERRORS = (
     AuthorizerUnavailable,
     AuthorizerTokenRefreshError,
     wx.WeChatQuotaExceeded,
+    # Only escapes _call after its one refresh and retry: each later openid would refresh again.
+    wx.WeChatTokenInvalid,
 )
 
 

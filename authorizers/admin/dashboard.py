@@ -80,8 +80,9 @@ def chart_geometry(buckets: list[sel.HourBucket]) -> dict:
     }
 
 
-def _component() -> dict:
-    state, event = sel.component_state_current(), sel.component_event_last()
+def _component(*, with_last_event: bool) -> dict:
+    state = sel.component_state_current()
+    event = sel.component_event_last() if with_last_event else None
     now = timezone.now()
     ticket_at = state.ticket_received_at if state else None
     age = (now - ticket_at).total_seconds() if ticket_at else None
@@ -98,6 +99,7 @@ def _component() -> dict:
         "ticket_health": ticket_health,
         "token_expiry": humanize_until(expires_at) if expires_at else "not fetched yet",
         "token_health": "ok" if expires_at and expires_at > now else "bad",
+        "show_last_event": with_last_event,
         "last_event": event,
         "last_event_age": humanize_age(event.received_at) if event else "",
     }
@@ -122,7 +124,23 @@ def _eligibility() -> list[dict]:
     return rows
 
 
-def dashboard_view(request, site: AdminSite):
+# Each section shows one model's data: it needs that model's view permission, like its
+# admin page. Merchant names in the account and call tables need view_merchant too.
+SECTION_PERMISSIONS = {
+    "component": "component.view_componentstate",
+    "last_event": "component.view_componentevent",
+    "authorizers": "authorizers.view_authorizer",
+    "merchants": "authorizers.view_merchant",
+    "api_calls": "authorizers.view_apicall",
+}
+
+
+def dashboard_sections(user) -> dict[str, bool]:
+    """Which sections `user` may see (a superuser has every permission)."""
+    return {name: user.has_perm(perm) for name, perm in SECTION_PERMISSIONS.items()}
+
+
+def _authorizer_sections() -> dict:
     url = reverse("admin:authorizers_authorizer_changelist")
     by_status = sel.authorizer_count_by_status()
     statuses = [
@@ -133,18 +151,32 @@ def dashboard_view(request, site: AdminSite):
         (a, humanize_until(a.access_token_expires_at))
         for a in sel.authorizer_list_expiring_soonest()
     ]
-    context = {
-        **site.each_context(request),
-        "title": "Dashboard",
-        "component": _component(),
+    return {
         "statuses": statuses,
         "eligibility": _eligibility(),
         "expiring": expiring,
         "needing_reauth": sel.authorizer_list_needing_reauth(),
         "conflicts": sel.ownership_conflict_list_open(),
+    }
+
+
+def _api_call_sections() -> dict:
+    return {
         "recent_errors": sel.api_call_list_recent_errors(),
         "chart": chart_geometry(sel.api_call_count_per_hour(hours=24)),
     }
+
+
+def dashboard_view(request, site: AdminSite):
+    can = dashboard_sections(request.user)
+    context = {**site.each_context(request), "title": "Dashboard", "can": can}
+    # Only what the operator may see is even read.
+    if can["component"]:
+        context["component"] = _component(with_last_event=can["last_event"])
+    if can["authorizers"]:
+        context.update(_authorizer_sections())
+    if can["api_calls"]:
+        context.update(_api_call_sections())
     return TemplateResponse(request, "admin/dashboard.html", context)
 
 

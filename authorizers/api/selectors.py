@@ -3,8 +3,11 @@ at the API boundary, and no read here can return another merchant's account.
 
 `authorizer_get_for_merchant` is on every lookup's path, so the row is cached by appid
 (API_AUTHORIZER_CACHE_SECONDS) with the access token in it as Fernet ciphertext, never in
-clear. Saves and deletes drop the entry (signals connected in tags.apps); callers that
-change a token outside a save (a refresh) call `authorizer_cache_forget`. The instance
+clear. Saves and deletes invalidate the entry (signals connected in tags.apps); callers that
+change a token outside a save (a refresh) call `authorizer_cache_forget`. A fill racing an
+invalidation never outlives it (platform_app.versioned_cache): an `unauthorized` push wins.
+An entry no configured FIELD_ENCRYPTION_KEYS key decrypts (a key dropped since it was
+written) is a miss: the row is read again, instead of a 500 until the entry expires. The instance
 rebuilt from the cache defers every field it does not hold (the refresh token among
 them): reading one loads it, and saving it writes only the fields it holds.
 """
@@ -15,14 +18,13 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 
-from platform_app.fields import decrypt_value, encrypt_value
+from platform_app.fields import FieldDecryptionError, decrypt_value, encrypt_value
+from platform_app.versioned_cache import VersionedCache
 
 from ..models import Authorizer
 
-_CACHE_PREFIX = "api:authorizer:"
+_CACHE = VersionedCache("api:authorizer:")
 _PLAIN_APPID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MISSING = "missing"
 _MISSING_SECONDS = 30
@@ -47,11 +49,11 @@ class AuthorizerNotFound(Exception):
     """Unknown appid, or another merchant's: the API answers both the same way (404)."""
 
 
-def _cache_key(appid: str) -> str:
+def _cache_name(appid: str) -> str:
     # A URL can put anything in the appid; only plain ones are used verbatim in a key.
     if _PLAIN_APPID.fullmatch(appid):  # not match(): "$" would let a trailing newline in
-        return _CACHE_PREFIX + appid
-    return _CACHE_PREFIX + "h:" + hashlib.sha256(appid.encode("utf-8", "replace")).hexdigest()
+        return appid
+    return "h:" + hashlib.sha256(appid.encode("utf-8", "replace")).hexdigest()
 
 
 def _to_cache(authorizer: Authorizer) -> dict:
@@ -61,6 +63,7 @@ def _to_cache(authorizer: Authorizer) -> dict:
 
 
 def _from_cache(row: dict) -> Authorizer:
+    """Raises FieldDecryptionError when no configured key decrypts the cached token."""
     values = dict(row)
     if values["access_token"]:
         values["access_token"] = decrypt_value(values["access_token"])
@@ -68,31 +71,41 @@ def _from_cache(row: dict) -> Authorizer:
     return Authorizer.from_db("default", names, [values[n] for n in names])
 
 
-def authorizer_cache_key(appid: str) -> str:
+def authorizer_cache_keys(appid: str) -> tuple[str, str]:
     """Where the row is cached, for a caller that reads several cache entries in one go."""
-    return _cache_key(appid)
+    return _CACHE.keys(_cache_name(appid))
+
+
+def _cached(row: dict | str, merchant_id: int, appid: str) -> Authorizer:
+    if row == _MISSING or row["merchant_id"] != merchant_id:
+        raise AuthorizerNotFound(appid)
+    return _from_cache(row)
 
 
 def authorizer_get_for_merchant(
-    *, merchant_id: int, appid: str, prefetched: dict | str | None = None
+    *, merchant_id: int, appid: str, prefetched: dict | None = None
 ) -> Authorizer:
-    """`prefetched`: the cache entry, if the caller already read authorizer_cache_key(appid)."""
+    """`prefetched`: a get_many result covering authorizer_cache_keys(appid), if any."""
     # No stored appid is longer than the column or holds a NUL (which PostgreSQL refuses
     # in a query parameter: a DataError, i.e. a 500, for a URL like /authorizers/wx%00/).
     if not appid or len(appid) > Authorizer._meta.get_field("appid").max_length or "\x00" in appid:
         raise AuthorizerNotFound(appid)
-    key = _cache_key(appid)
-    row = prefetched if prefetched is not None else cache.get(key)
-    if row is None:
-        authorizer = Authorizer.objects.filter(appid=appid).only(*_LOADED).first()
-        if authorizer is None:
-            cache.set(key, _MISSING, min(_MISSING_SECONDS, settings.API_AUTHORIZER_CACHE_SECONDS))
-            raise AuthorizerNotFound(appid)
-        row = _to_cache(authorizer)
-        cache.set(key, row, settings.API_AUTHORIZER_CACHE_SECONDS)
-    if row == _MISSING or row["merchant_id"] != merchant_id:
+    name = _cache_name(appid)
+    slot = _CACHE.lookup(name, prefetched=prefetched)
+    if slot.hit:
+        try:
+            return _cached(slot.value, merchant_id, appid)
+        except FieldDecryptionError:
+            pass  # written under a key dropped since: read the row again and re-cache it
+    slot = _CACHE.begin_fill(name, slot)
+    authorizer = Authorizer.objects.filter(appid=appid).only(*_LOADED).first()
+    if authorizer is None:
+        timeout = min(_MISSING_SECONDS, settings.API_AUTHORIZER_CACHE_SECONDS)
+        _CACHE.fill(name, slot, _MISSING, timeout)
         raise AuthorizerNotFound(appid)
-    return _from_cache(row)
+    row = _to_cache(authorizer)
+    _CACHE.fill(name, slot, row, settings.API_AUTHORIZER_CACHE_SECONDS)
+    return _cached(row, merchant_id, appid)
 
 
 def authorizer_list_for_merchant(*, merchant_id: int) -> list[Authorizer]:
@@ -100,10 +113,7 @@ def authorizer_list_for_merchant(*, merchant_id: int) -> list[Authorizer]:
 
 
 def authorizer_cache_forget(*, appid: str) -> None:
-    key = _cache_key(appid)
-    cache.delete(key)
-    # Again after commit: a reader between the save and the commit may have cached the old row.
-    transaction.on_commit(lambda: cache.delete(key))
+    _CACHE.invalidate([_cache_name(appid)])
 
 
 def _on_authorizer_change(sender, instance: Authorizer, **kwargs) -> None:

@@ -1,9 +1,10 @@
 """Bearer API keys for the merchant API.
 
 A lookup is cached briefly (API_KEY_CACHE_SECONDS) under the key's SHA-256, so a warm request
-runs no SQL for authentication. Any save or delete of the key or its merchant drops the
-entry (signals connected in tags.apps), so a revoked key fails on the next request.
-The clear key is never stored, in the cache or anywhere else.
+runs no SQL for authentication. Any save or delete of the key or its merchant invalidates
+the entry (signals connected in tags.apps), so a revoked key fails on the next request, even
+when a request that read the key before the revocation fills the cache after it
+(platform_app.versioned_cache). The clear key is never stored, in the cache or anywhere else.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -21,8 +20,11 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from authorizers.models import ApiKey, Merchant
 from authorizers.services.api_keys import api_key_authenticate
+from platform_app.versioned_cache import VersionedCache
 
-_CACHE_PREFIX = "api:key:"
+from .auth_throttle import auth_client_ip, auth_failure_budget_require, auth_failure_record
+
+_CACHE = VersionedCache("api:key:")
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,13 @@ class ApiPrincipal:
     is_anonymous = False
 
 
-def _cache_key(key_hash: str) -> str:
-    return _CACHE_PREFIX + key_hash
+def _key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_cache_key(raw_key: str) -> str:
-    return _cache_key(hashlib.sha256(raw_key.encode()).hexdigest())
+def api_key_cache_keys(raw_key: str) -> tuple[str, str]:
+    """The cache keys a lookup of this key reads, for a caller that batches cache reads."""
+    return _CACHE.keys(_key_hash(raw_key))
 
 
 def bearer_key(request) -> str | None:
@@ -55,18 +58,33 @@ def bearer_key(request) -> str | None:
     return raw_key
 
 
-def principal_for_key(raw_key: str, *, prefetched: dict | None = None) -> ApiPrincipal | None:
+def principal_for_key(
+    raw_key: str, *, prefetched: dict | None = None, client: str | None = None
+) -> ApiPrincipal | None:
     """`raw_key` as bearer_key() returned it (which refuses empty and oversized keys).
 
-    `prefetched`: the cache entry, if the caller already read api_key_cache_key(raw_key).
+    `prefetched`: a get_many result covering api_key_cache_keys(raw_key), if the caller has one.
+    `client`: the caller's IP; an uncached key costs a query only within its budget of failed
+    authentications (platform_app.api.auth_throttle), else RateLimited is raised.
     """
-    cache_key = api_key_cache_key(raw_key)
-    cached = prefetched if prefetched is not None else cache.get(cache_key)
-    if cached is not None:
-        return ApiPrincipal(**cached)
+    key_hash = _key_hash(raw_key)
+    slot = _CACHE.lookup(key_hash, prefetched=prefetched)
+    if slot.hit:
+        # None: a key found unknown moments ago. Remembered like a valid one, and invalidated
+        # the same way, so a key created (or a merchant reactivated) since works at once.
+        return ApiPrincipal(**slot.value) if slot.value else None
+    if client is not None:
+        auth_failure_budget_require(client=client)
+    slot = _CACHE.begin_fill(key_hash, slot)
     api_key = api_key_authenticate(raw_key=raw_key)
     if api_key is None:
-        return None  # unknown keys are not cached: nothing to invalidate when one is created
+        unknown_seconds = min(
+            settings.API_KEY_UNKNOWN_CACHE_SECONDS, settings.API_KEY_CACHE_SECONDS
+        )
+        _CACHE.fill(key_hash, slot, None, unknown_seconds)
+        if client is not None:
+            auth_failure_record(client=client)
+        return None
     principal = ApiPrincipal(
         key_id=api_key.pk,
         merchant_id=api_key.merchant_id,
@@ -76,7 +94,7 @@ def principal_for_key(raw_key: str, *, prefetched: dict | None = None) -> ApiPri
     # last_used_at is refreshed when the cache is filled: accurate to the cache lifetime,
     # and free on warm requests.
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
-    cache.set(cache_key, principal.__dict__, settings.API_KEY_CACHE_SECONDS)
+    _CACHE.fill(key_hash, slot, principal.__dict__, settings.API_KEY_CACHE_SECONDS)
     return principal
 
 
@@ -90,8 +108,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         if raw_key is None:
             raise AuthenticationFailed("Send the API key as 'Authorization: Bearer <api key>'.")
         # MerchantApiView may have read this entry already, with the authorizer's, in one go.
-        prefetched = getattr(request, "prefetched_cache", {}).get(api_key_cache_key(raw_key))
-        principal = principal_for_key(raw_key, prefetched=prefetched)
+        principal = principal_for_key(
+            raw_key,
+            prefetched=getattr(request, "prefetched_cache", None),
+            client=auth_client_ip(request),
+        )
         if principal is None:
             raise AuthenticationFailed("The API key is unknown or has been revoked.")
         return principal, principal
@@ -102,10 +123,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 def api_key_cache_forget(*, key_hashes: list[str]) -> None:
-    keys = [_cache_key(h) for h in key_hashes]
-    cache.delete_many(keys)
-    # Also after commit: a request between the save and the commit may have re-cached the row.
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    _CACHE.invalidate(key_hashes)
 
 
 def _on_api_key_change(sender, instance: ApiKey, **kwargs) -> None:

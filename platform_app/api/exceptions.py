@@ -63,7 +63,9 @@ def seconds_until_wechat_quota_reset(now: dt.datetime | None = None) -> int:
 def _from_wechat(exc: wx.WeChatError) -> ApiError:
     answered = {"wechat_errcode": exc.errcode, "rid": exc.rid} if exc.errcode is not None else {}
     retry = settings.API_UPSTREAM_RETRY_AFTER_SECONDS
-    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError):
+    # A dead token reaches here only after the one refresh and retry (tags.services._call):
+    # WeChat still calls the renewed token dead, which nothing but a later attempt can fix.
+    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError | wx.WeChatTokenInvalid):
         return UpstreamUnavailable(retry_after=retry, **answered)
     if isinstance(exc, wx.WeChatQuotaExceeded):
         wait = seconds_until_wechat_quota_reset() if exc.errcode == 45009 else 60

@@ -1,11 +1,14 @@
 """Per-API-key token bucket, so one merchant cannot spend WeChat's daily quota for everyone.
 
 The bucket holds `burst` tokens and refills at `per_minute` / 60 a second; a request takes one
-token per getidlist call it may make (a bulk of N openids takes N, at most `burst` so it can
-always succeed once the bucket is full). With REDIS_URL the bucket lives in Redis and is
-updated by one Lua script (atomic across processes and machines, Redis' own clock); without
-it, in this process's memory. If Redis is unreachable the limiter lets requests through:
-it protects a quota, it must not take the API down.
+token per getidlist call it may make: a bulk of N openids takes N, charged in full once its
+body is valid (a malformed request is 400 whatever the bucket holds). A request that costs
+more than `burst` could never fit, so it is 400 invalid_request naming the limit rather than
+a 429 that no amount of waiting would satisfy. With REDIS_URL the bucket lives in Redis
+(under the cache's KEY_PREFIX and VERSION, so deployments sharing a Redis keep their own
+buckets) and is updated by one Lua script (atomic across processes and machines, Redis' own
+clock); without it, in this process's memory. If Redis is unreachable the limiter lets
+requests through: it protects a quota, it must not take the API down.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from prometheus_client import Counter
 from rest_framework.throttling import BaseThrottle
 
-from .errors import RateLimited
+from .errors import InvalidRequest, RateLimited
 
 logger = logging.getLogger("platform_app.api")
 
@@ -115,29 +119,44 @@ def limits_for(principal) -> Limits:
     return Limits(burst=max(1, burst), per_minute=max(1, per_minute))
 
 
+def rate_limit_bucket_key(*, key_id: int) -> str:
+    # Built like every cache key (KEY_PREFIX, VERSION): one Redis can serve two deployments.
+    return cache.make_key(f"api:ratelimit:{key_id}")
+
+
 def rate_limit_take(*, principal, cost: int = 1) -> Decision:
     limits = limits_for(principal)
-    cost = max(1, min(cost, limits.burst))
     try:
-        return _backend().take(f"api:ratelimit:{principal.key_id}", limits, cost)
+        key = rate_limit_bucket_key(key_id=principal.key_id)
+        return _backend().take(key, limits, max(1, cost))
     except Exception:  # Redis down: fail open, loudly
         logger.warning("rate limiter unavailable; letting the request through", exc_info=True)
         return Decision(True)
 
 
+def rate_limit_charge(*, principal, cost: int = 1) -> None:
+    """Take `cost` tokens from the key's bucket, or raise the API error that says why not."""
+    limits = limits_for(principal)
+    if cost > limits.burst:
+        raise InvalidRequest(
+            f"This request needs {cost} rate-limit tokens (one per openid), more than this API "
+            f"key's limit allows at once ({limits.burst} burst); send at most {limits.burst} "
+            "openids per request."
+        )
+    decision = rate_limit_take(principal=principal, cost=cost)
+    if not decision.allowed:
+        RATE_LIMITED.inc()
+        raise RateLimited(
+            f"This API key's rate limit ({limits.burst} burst, {limits.per_minute} a minute) "
+            "is used up.",
+            retry_after=math.ceil(decision.retry_after),
+        )
+
+
 class ApiKeyRateThrottle(BaseThrottle):
-    """DRF throttle: views may define `rate_limit_cost(request) -> int` (default 1)."""
+    """DRF throttle: one token per request. A view whose cost depends on its validated input
+    opts out (throttle_classes = []) and calls rate_limit_charge itself after validating."""
 
     def allow_request(self, request, view) -> bool:
-        cost_of = getattr(view, "rate_limit_cost", None)
-        cost = cost_of(request) if cost_of else 1
-        decision = rate_limit_take(principal=request.user, cost=cost)
-        if not decision.allowed:
-            RATE_LIMITED.inc()
-            limits = limits_for(request.user)
-            raise RateLimited(
-                f"This API key's rate limit ({limits.burst} burst, {limits.per_minute} a minute) "
-                "is used up.",
-                retry_after=math.ceil(decision.retry_after),
-            )
+        rate_limit_charge(principal=request.user, cost=1)
         return True

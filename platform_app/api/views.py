@@ -9,9 +9,9 @@ from django.http import JsonResponse
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from authorizers.api.selectors import authorizer_cache_key, authorizer_get_for_merchant
+from authorizers.api.selectors import authorizer_cache_keys, authorizer_get_for_merchant
 
-from .authentication import ApiKeyAuthentication, ApiPrincipal, api_key_cache_key, bearer_key
+from .authentication import ApiKeyAuthentication, ApiPrincipal, api_key_cache_keys, bearer_key
 from .call_log import CallContext, api_call_record
 from .errors import NotFound, RateLimited
 from .ratelimit import ApiKeyRateThrottle
@@ -31,22 +31,24 @@ class MerchantApiView(APIView):
 
     @staticmethod
     def _prefetch(request, appid: str | None) -> None:
-        """The API key's and the authorizer's cache entries in one cache round trip.
+        """The API key's and the authorizer's cache entries (and their generations, see
+        platform_app.versioned_cache) in one cache round trip.
 
         Every lookup needs both; reading them together halves the cache work on the hot
         path. Misses are simply absent: each reader then falls back to its own lookup.
         """
-        keys = []
+        keys: list[str] = []
         raw_key = bearer_key(request)
         if raw_key:
-            keys.append(api_key_cache_key(raw_key))
+            keys.extend(api_key_cache_keys(raw_key))
         if appid:  # the key is safe for any appid: the selector hashes odd ones
-            keys.append(authorizer_cache_key(appid))
+            keys.extend(authorizer_cache_keys(appid))
         request.prefetched_cache = cache.get_many(keys) if keys else {}
 
     def authorizer(self, appid: str):
         """The caller's own authorizer with this appid (404 for anyone else's)."""
-        prefetched = self.request.prefetched_cache.get(authorizer_cache_key(appid))
+        # The prefetch covered the URL's appid only.
+        prefetched = self.request.prefetched_cache if appid == self.kwargs.get("appid") else None
         return authorizer_get_for_merchant(
             merchant_id=self.principal.merchant_id, appid=appid, prefetched=prefetched
         )

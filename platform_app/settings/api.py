@@ -37,6 +37,14 @@ API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300 if _SHARED_
 API_AUTHORIZER_CACHE_SECONDS = env.int(
     "API_AUTHORIZER_CACHE_SECONDS", default=300 if _SHARED_CACHE else 0
 )
+# Unknown API keys: how long one is remembered as unknown (at most API_KEY_CACHE_SECONDS),
+# and how many failed authentications a client IP gets a minute before it is answered 429
+# without a database query.
+API_KEY_UNKNOWN_CACHE_SECONDS = env.int("API_KEY_UNKNOWN_CACHE_SECONDS", default=60)
+API_AUTH_FAILURES_PER_MINUTE = env.int("API_AUTH_FAILURES_PER_MINUTE", default=30)
+# Proxies in front of the web processes that append to X-Forwarded-For (a load balancer: 1);
+# 0 uses REMOTE_ADDR. The client IP only keys the failed-authentication budget.
+API_TRUSTED_PROXY_COUNT = env.int("API_TRUSTED_PROXY_COUNT", default=0)
 # Merchant API call log: buffered per process and written in batches (0: in the request).
 API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
 API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)

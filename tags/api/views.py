@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from platform_app.api import errors as api
 from platform_app.api.exceptions import api_error_from
+from platform_app.api.ratelimit import rate_limit_charge
 from platform_app.api.schema import (
     RETRY_AFTER_HEADER,
     ErrorDetailSerializer,
@@ -124,6 +125,8 @@ class UserTagsView(MerchantApiView):
 
 class UserTagsBulkView(MerchantApiView):
     endpoint = "user_tags_bulk"
+    # Charged in post(), once the body is valid: its cost is the number of openids.
+    throttle_classes = []
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -156,7 +159,8 @@ class UserTagsBulkView(MerchantApiView):
             "revocation) fail the whole request before any WeChat call. Items that failed with "
             "`rate_limited` or `upstream_unavailable` carry `error.retry_after` (seconds), and "
             "the response then has a `Retry-After` header with the longest. The request takes "
-            "one rate-limit token per openid."
+            "one rate-limit token per openid, charged once the body is valid; more openids "
+            "than the key's burst is `invalid_request` (it could never fit)."
         ),
         request=InputSerializer,
         parameters=[RETRY_AFTER_HEADER],
@@ -167,6 +171,7 @@ class UserTagsBulkView(MerchantApiView):
         params.is_valid(raise_exception=True)
         openids = params.validated_data["openids"]
         request.call.item_count = len(openids)
+        rate_limit_charge(principal=self.principal, cost=len(openids))
         authorizer = self.authorizer(appid)
         request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
         results = []
@@ -186,8 +191,3 @@ class UserTagsBulkView(MerchantApiView):
         if retry_after:
             response["Retry-After"] = str(retry_after)
         return response
-
-    def rate_limit_cost(self, request) -> int:
-        data = request.data
-        openids = data.get("openids") if isinstance(data, dict) else None
-        return len(openids) if isinstance(openids, list) and openids else 1

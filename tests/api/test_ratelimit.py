@@ -3,7 +3,14 @@
 import pytest
 
 from platform_app.api.ratelimit import Limits, MemoryBuckets, RedisBuckets, rate_limit_take
-from tests.api.support import COFFEE_APPID, bulk_url, demo_openid, error_of, tags_url
+from tests.api.support import (
+    COFFEE_APPID,
+    bulk_url,
+    demo_openid,
+    error_of,
+    getidlist_calls,
+    tags_url,
+)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -62,12 +69,87 @@ def test_bulk_takes_one_token_per_openid(coffee, tenant, wechat_api):
     assert response.status_code == 429 and error_of(response)["code"] == "rate_limited"
 
 
-def test_a_bulk_larger_than_the_burst_still_passes_on_a_full_bucket(coffee, tenant, wechat_api):
-    tenant.api_key.rate_limit_burst = 2
+def _limit_key(tenant, *, burst: int, per_minute: int = 1) -> None:
+    tenant.api_key.rate_limit_burst = burst
+    tenant.api_key.rate_limit_per_minute = per_minute
     tenant.api_key.save()
+
+
+def _use_up(tenant, n: int) -> None:
+    url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
+    for _ in range(n):
+        assert tenant.client.get(url).status_code == 200
+    assert tenant.client.get(url).status_code == 429
+
+
+@pytest.mark.parametrize("count", [0, 1001])
+def test_a_malformed_bulk_is_invalid_even_with_the_bucket_empty(coffee, tenant, wechat_api, count):
+    _limit_key(tenant, burst=2)
+    _use_up(tenant, 2)
+    openids = [f"o{i:027d}" for i in range(count)]
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_request"
+
+
+def test_a_bulk_larger_than_the_burst_is_invalid_and_says_the_limit(coffee, tenant, wechat_api):
+    _limit_key(tenant, burst=2, per_minute=600)
     openids = [demo_openid(COFFEE_APPID, i) for i in range(3)]
     response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "invalid_request" and "2" in error["message"]
+    assert "burst" in error["message"]
+    assert "Retry-After" not in response
+    assert getidlist_calls(wechat_api) == 0
+
+
+def test_a_lowered_burst_caps_the_wechat_calls_of_one_request(coffee, tenant, wechat_api):
+    _limit_key(tenant, burst=10, per_minute=600)
+    openids = [f"o{i:027d}" for i in range(1000)]
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
+    assert response.status_code == 400 and error_of(response)["code"] == "invalid_request"
+    assert getidlist_calls(wechat_api) == 0
+
+
+def test_a_bulk_is_charged_its_full_cost(coffee, tenant, wechat_api):
+    _limit_key(tenant, burst=10)
+    first = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": first}, format="json")
     assert response.status_code == 200
+    second = [demo_openid(COFFEE_APPID, i) for i in range(5)]  # 4 tokens left
+    response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": second}, format="json")
+    assert response.status_code == 429 and error_of(response)["code"] == "rate_limited"
+    assert int(response["Retry-After"]) >= 1
+    assert getidlist_calls(wechat_api) == 6
+
+
+def test_buckets_follow_the_cache_key_prefix(settings):
+    """Two deployments sharing one Redis (different CACHE_KEY_PREFIX) have their own buckets."""
+    from platform_app.api import ratelimit
+    from platform_app.api.authentication import ApiPrincipal
+
+    if not settings.REDIS_URL:
+        pytest.skip("no Redis configured")
+    principal = ApiPrincipal(4242, 1, rate_limit_burst=1, rate_limit_per_minute=1)
+
+    def use_prefix(prefix: str) -> None:
+        default = {**settings.CACHES["default"], "KEY_PREFIX": prefix}
+        settings.CACHES = {**settings.CACHES, "default": default}
+
+    ratelimit._backends.clear()
+    use_prefix("deployment-a")
+    assert rate_limit_take(principal=principal).allowed
+    assert not rate_limit_take(principal=principal).allowed
+    use_prefix("deployment-b")
+    assert rate_limit_take(principal=principal).allowed
+    assert not rate_limit_take(principal=principal).allowed
+
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    names = {k.decode() for k in client.scan_iter("*ratelimit*")}
+    assert any(n.startswith("deployment-a:") for n in names), names
+    assert any(n.startswith("deployment-b:") for n in names), names
 
 
 def test_limits_are_per_key(coffee, tenant, wechat_api):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 
 from tests.api.support import COFFEE_APPID, demo_openid, error_of, getidlist_calls, tags_url
@@ -41,10 +42,66 @@ def test_still_dead_after_refresh_is_not_retried_again(coffee, tenant, wechat_ap
     monkeypatch.setattr("tags.tokens.authorizer_refresh_access_token", useless_refresh)
     _kill_our_token(wechat_api)
     response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
-    assert response.status_code == 502
+    assert response.status_code == 503 and int(response["Retry-After"]) >= 1
     error = error_of(response)
-    assert error["code"] == "upstream_error" and error["wechat_errcode"] == 40001
+    assert error["code"] == "upstream_unavailable" and error["wechat_errcode"] == 40001
     assert getidlist_calls(wechat_api) == 2
+
+
+def _sandbox(sandbox, path: str, body: dict) -> None:
+    response = requests.post(sandbox.base_url + path, json=body, timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def _tokens_born_dead(sandbox) -> None:
+    """Our token dies now, and every token the sandbox issues from now on is born expired."""
+    _sandbox(sandbox, "/sandbox/settings", {"token_ttl": 0})
+    _sandbox(sandbox, "/sandbox/expire", {"authorizer_appid": COFFEE_APPID})
+
+
+def test_token_still_dead_after_the_refresh_is_503_with_retry_after(coffee, tenant, wechat_api):
+    """WeChat calls the renewed token dead too (42001): only trying later can help."""
+    assert tenant.client.get(tags_url(COFFEE_APPID, OPENID)).status_code == 200  # warm
+    _tokens_born_dead(wechat_api)
+    refreshes, calls = _refreshes(wechat_api), getidlist_calls(wechat_api)
+    response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 1
+    error = error_of(response)
+    assert error["code"] == "upstream_unavailable"
+    assert error["wechat_errcode"] == 42001 and error["rid"]
+    # One refresh, one retry, no loop.
+    assert _refreshes(wechat_api) == refreshes + 1
+    assert getidlist_calls(wechat_api) == calls + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_token_still_dead_in_a_bulk_is_upstream_unavailable_per_item(coffee, tenant, wechat_api):
+    _tokens_born_dead(wechat_api)
+    openids = [demo_openid(COFFEE_APPID, i) for i in range(2)]
+    response = tenant.client.post(
+        f"/api/v1/authorizers/{COFFEE_APPID}/users/tags", {"openids": openids}, format="json"
+    )
+    assert response.status_code == 200 and int(response["Retry-After"]) >= 1
+    for item in response.json()["results"]:
+        assert item["error"]["code"] == "upstream_unavailable"
+        assert item["error"]["retry_after"] >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_token_still_dead_in_a_bulk_refreshes_once_for_the_whole_request(
+    coffee, tenant, wechat_api, settings
+):
+    settings.TAGS_BULK_CONCURRENCY = 1  # in order: each later openid would start afresh
+    _tokens_born_dead(wechat_api)
+    refreshes = _refreshes(wechat_api)
+    openids = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    response = tenant.client.post(
+        f"/api/v1/authorizers/{COFFEE_APPID}/users/tags", {"openids": openids}, format="json"
+    )
+    assert response.status_code == 200
+    assert {r["error"]["code"] for r in response.json()["results"]} == {"upstream_unavailable"}
+    assert _refreshes(wechat_api) == refreshes + 1
 
 
 def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
