@@ -190,6 +190,7 @@ def test_wechat_61023_requires_reauthorization(coffee, tenant, wechat_api):
     state = wechat_api.state
     with state.lock:
         state.authorizers[COFFEE_APPID].refresh.replace("refreshtoken@@@other", now=0, grace=0)
+        state.authorizers[COFFEE_APPID].exchanged = False  # nothing WeChat could hand back
     state.issue_authorizer_token(state.authorizers[COFFEE_APPID])  # ours is now dead
     response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
     assert response.status_code == 410

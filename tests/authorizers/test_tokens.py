@@ -104,7 +104,9 @@ def test_a_rotated_refresh_token_is_stored_with_the_access_token(sandbox):
 
 def test_61023_marks_reauth_required_and_stops_refreshes(sandbox):
     authorizer = onboard(sandbox, expires_in=-5)
-    sandbox.state.authorize(COFFEE_APPID)  # re-authorized elsewhere: our refresh token is dead
+    # Re-authorized, and that authorization's code never exchanged: our refresh token is dead
+    # and WeChat holds none we could recover (api_get_authorizer_info has no refresh token).
+    sandbox.state.consent(COFFEE_APPID)
     with pytest.raises(AuthorizerUnavailable) as caught:
         authorizer_get_access_token(authorizer=authorizer)
     assert caught.value.status == Authorizer.Status.REAUTH_REQUIRED
@@ -120,6 +122,21 @@ def test_61023_marks_reauth_required_and_stops_refreshes(sandbox):
         authorizer_refresh_access_token(authorizer_id=authorizer.pk, force=True)
     assert refresh_calls(sandbox) == 1
     assert not authorizer_list_expiring(within=timedelta(hours=3)).exists()
+
+
+def test_61023_with_a_newer_token_at_wechat_recovers_it(sandbox):
+    """An answer we lost (a crash after WeChat rotated the refresh token twice): WeChat's
+    account info still says which refresh token is current, so the chain is picked up."""
+    authorizer = onboard(sandbox, expires_in=-5)
+    grant = sandbox.state.authorize(COFFEE_APPID)  # exchanged, but the answer never stored
+
+    token = authorizer_get_access_token(authorizer=authorizer)
+
+    row = Authorizer.objects.get(pk=authorizer.pk)
+    assert (row.status, row.access_token) == (Authorizer.Status.ACTIVE, token.token)
+    assert row.refresh_token == sandbox.state.authorizers[COFFEE_APPID].refresh.current
+    assert grant["authorizer_refresh_token"] == row.refresh_token
+    assert refresh_calls(sandbox) == 2  # the refused one, then the recovered one
 
 
 def test_61003_marks_revoked(sandbox):
