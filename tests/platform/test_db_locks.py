@@ -94,3 +94,23 @@ def test_other_postgresql_operational_errors_are_not_lock_timeouts():
         _execute("SET LOCAL statement_timeout = '10ms'", "SELECT pg_sleep(1)")
     assert raised.value.__cause__.sqlstate == "57014"  # query_canceled
     assert not is_lock_timeout(raised.value)
+
+
+def test_a_lock_timeout_escaping_an_api_view_is_a_retryable_503(tmp_path, settings):
+    from platform_app.api.exceptions import api_error_from
+
+    settings.API_UPSTREAM_RETRY_AFTER_SECONDS = 7
+    path = tmp_path / "api.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        locked = _as_django_error(lambda: waiter.execute("BEGIN IMMEDIATE"))
+    finally:
+        holder.execute("ROLLBACK")
+    error = api_error_from(locked)
+    assert (error.status, error.code) == (503, "upstream_unavailable")
+    assert error.headers()["Retry-After"] == "7"
+    # Any other database failure stays what it is: an unexpected error, logged, a bare 500.
+    missing = _as_django_error(lambda: waiter.execute("SELECT * FROM missing"))
+    assert api_error_from(missing) is None
