@@ -1,7 +1,8 @@
 """`make run`: the whole product on one machine with no server installed.
 
-Migrates a SQLite database, creates a demo operator, then runs web, worker, beat, the WeChat
-sandbox and the demo onboarding together under honcho (Ctrl-C stops them all).
+Migrates a SQLite database, creates a demo operator and the broker's queues, then runs web,
+worker, beat, the WeChat sandbox and the demo onboarding together under honcho (Ctrl-C stops
+them all).
 Anything already set in the environment (DATABASE_URL, CELERY_BROKER_URL, ...) wins.
 """
 
@@ -75,6 +76,9 @@ def main() -> int:
     subprocess.run(
         [*manage, "shell", "-v", "0", "-c", _CREATE_OPERATOR], cwd=ROOT, env=env, check=True
     )
+    subprocess.run(
+        [*manage, "shell", "-v", "0", "-c", _PREPARE_BROKER], cwd=ROOT, env=env, check=True
+    )
     path = procfile(env)
     os.chdir(ROOT)
     os.execve(str(BIN / "honcho"), ["honcho", "-f", str(path), "start"], env)
@@ -89,6 +93,20 @@ user, _ = User.objects.get_or_create(username="operator", defaults={"is_staff": 
 user.is_staff = user.is_superuser = True
 user.set_password(os.environ["DEMO_OPERATOR_PASSWORD"])
 user.save()
+"""
+
+# kombu's SQLAlchemy transport creates its tables and queue rows on first use, guarded by a
+# lock that only covers one process: on a fresh file, web (the onboarding's first task), the
+# worker and beat race to insert the same queue row, and the loser dies of an IntegrityError
+# (the worker: "Unrecoverable error"; web: a 500 on the authorization callback). Declaring
+# the queues here, before any of them starts, leaves nothing to race for.
+_PREPARE_BROKER = """
+from platform_app.celery import app
+if app.conf.broker_url.startswith("sqla+"):
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.amqp.queues.values():
+            queue(channel).declare()
 """
 
 if __name__ == "__main__":

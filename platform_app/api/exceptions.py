@@ -1,8 +1,9 @@
 """The one mapping from failures to API errors, and DRF's exception handler.
 
 Domain refusals (authorizers.capabilities), token-refresh failures, WeChat's typed errors,
-DRF's own exceptions (auth, parse, 404, 405, 415) and Django's Http404 all end here; anything
-else is logged and answered as a bare 500 in the same JSON shape, never a stack trace.
+database lock waits that timed out, DRF's own exceptions (auth, parse, 404, 405, 415) and
+Django's Http404 all end here; anything else is logged and answered as a bare 500 in the
+same JSON shape, never a stack trace.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -25,6 +27,7 @@ from authorizers.capabilities import (
     CapabilityRefused,
     revocation_reason,
 )
+from platform_app.db_locks import is_lock_timeout
 from platform_app.wechat import errors as wx
 
 from .errors import (
@@ -151,6 +154,15 @@ def api_error_from(exc: BaseException) -> ApiError | None:
         return UpstreamError(**answered)
     if isinstance(exc, wx.WeChatError):
         return _from_wechat(exc)
+    if isinstance(exc, OperationalError) and is_lock_timeout(exc):
+        # Waited out the lock timeout (SQLite's busy timeout, PostgreSQL's lock_timeout). The
+        # writers that hold a lock that long are token refreshes (authorizer or component)
+        # waiting on WeChat inside their transaction, so this is WeChat being slow: the
+        # answer a refresh's own lock timeout already gets (AuthorizerTokenRefreshRetryable
+        # above), never a 500. On SQLite the write lock is the whole file's, which is why
+        # it can reach a view from any write, not only from the refresh.
+        logger.warning("database lock wait timed out: answered as upstream_unavailable")
+        return UpstreamUnavailable(retry_after=settings.API_UPSTREAM_RETRY_AFTER_SECONDS)
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, DjangoPermissionDenied):

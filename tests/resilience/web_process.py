@@ -32,7 +32,8 @@ class WebProcess:
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> WebProcess:
+    def environment(self) -> dict[str, str]:
+        """The process's environment: the test database and Redis, the test's sandbox."""
         env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -46,6 +47,10 @@ class WebProcess:
         }
         env.pop("TEST_DATABASE_NAME", None)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return env
+
+    def start(self) -> WebProcess:
+        env = self.environment()
         self.starts += 1
         log = (self.log_dir / f"web-{self.starts}.log").open("wb")
         command = [
