@@ -1,5 +1,8 @@
 """authorizer_access_token: read on the request path, refreshed one at a time per authorizer.
 
+On SQLite (the embedded default) every transaction is IMMEDIATE, so the same block holds the
+database's write lock instead, and its busy timeout bounds the wait (settings/database.py).
+
 The lock is a PostgreSQL row lock (SELECT ... FOR UPDATE on the Authorizer row), held for
 the WeChat call and released by the COMMIT that stores its answer. Why not a Redis lock:
 - What the lock protects is that row: the refresh token is read from it and the new access
@@ -30,6 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from platform_app.db_locks import is_lock_timeout
 from platform_app.metrics import TOKEN_REFRESHES
 
 from ..models import Authorizer
@@ -169,7 +173,7 @@ def _refresh(
             token = _store_again(authorizer_id, attempt.answer, attempt.seen_version)
             return _done(RefreshResult.REFRESHED, token)
         refresh_intent_close(intent_id=intent_id)
-        if isinstance(exc, OperationalError) and _is_lock_timeout(exc):
+        if isinstance(exc, OperationalError) and is_lock_timeout(exc):
             raise AuthorizerTokenRefreshRetryable(
                 "timed out waiting for another refresh of this authorizer",
                 result=RefreshResult.LOCK_TIMEOUT,
@@ -268,7 +272,3 @@ def _set_lock_timeout() -> None:
     millis = int(settings.AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS * 1000)
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{millis}ms"])
-
-
-def _is_lock_timeout(exc: OperationalError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) == "55P03"  # lock_not_available
