@@ -84,9 +84,10 @@ def test_import_does_not_write_back_a_replaced_token_nor_reactivate(
 ):
     account = authorizer_factory()
     _rotating(wechat_api)
-    authorizer_refresh_access_token(authorizer_id=account.pk, force=True)
 
     def revoke_meanwhile():
+        # A refresh rotates the token the listing carries, then the merchant cancels.
+        authorizer_refresh_access_token(authorizer_id=account.pk, force=True)
         assert _unauthorized(client, COFFEE_APPID, int(time.time()) + 1).content == b"success"
 
     # The listing left WeChat before the unauthorized push arrived.
