@@ -50,7 +50,9 @@ def _probe(tmp_path, **env: str) -> dict:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "TEST_DATABASE"))
     }
-    environment.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", **env)
+    environment.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", ALLOW_SQLITE_IN_PRODUCTION="1", **env
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-v", "0", "-c", _PROBE],
         cwd=ROOT,

@@ -58,6 +58,8 @@ class SqliteStack:
         env.update(
             DJANGO_SETTINGS_MODULE="platform_app.settings",
             DATABASE_URL=f"sqlite:///{self.database}",
+            # The embedded default on purpose: the production guard must let it through.
+            ALLOW_SQLITE_IN_PRODUCTION="1",
             # Nothing here runs a worker: a broker in memory keeps var/ of the repo untouched.
             CELERY_BROKER_URL="memory://",
             WECHAT_API_BASE=self.sandbox.base_url,
