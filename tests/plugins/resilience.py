@@ -44,10 +44,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+_SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Lines tests asked to show in every run's output (not only with -s)."""
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)
+
+
 class Figures:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
         self.records: list[dict[str, object]] = []
+
+    def summarize(self, line: str) -> None:
+        _SUMMARY.append(line)
 
     def record(self, name: str, **figures: object) -> dict[str, object]:
         row = {"name": name, **figures}

@@ -303,15 +303,13 @@ def _run(sandbox, django_settings, client, resilience_figures, *, examples: int,
         steps=totals["steps"],
         database=connection.vendor,
     )
-    print(
-        f"\ntoken state machine on {connection.vendor}: "
+    resilience_figures.summarize(
+        f"token state machine on {connection.vendor}: "
         f"{figures['sequences']} sequences, {figures['steps']} steps"
     )
 
 
-def test_token_state_machine(
-    component_ready, settings, client, resilience_figures, django_capture_on_commit_callbacks
-):
+def test_token_state_machine(component_ready, settings, client, resilience_figures):
     _run(component_ready, settings, client, resilience_figures, examples=12, steps=12)
 
 
