@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -32,16 +34,16 @@ from .grants import (
     authorizer_grant_recover,
     authorizer_grant_store,
 )
+from .holding import HOLDING_MERCHANT_NAME
 from .ownership import authorization_attempt_merchant, authorization_attempt_record
-from .token_state import merchant_holding_get
 
 logger = logging.getLogger(__name__)
 
 INVITE_SALT = "authorizers.invite"
-# The holding merchant's name when it is first created; it is found by its flag, not by this.
-UNASSIGNED_MERCHANT_NAME = "Unassigned"
+UNASSIGNED_MERCHANT_NAME = HOLDING_MERCHANT_NAME  # what commands and tests call it
 AUTH_TYPE_OFFICIAL_ACCOUNTS = 1
 CLAIM_WAIT_SECONDS = 3.0
+T = TypeVar("T")
 
 
 class InviteInvalid(Exception):
@@ -73,11 +75,6 @@ def invite_merchant_get(*, invite: str) -> Merchant:
     if merchant is None:
         raise InviteInvalid("merchant unknown or inactive")
     return merchant
-
-
-def merchant_unassigned_get() -> Merchant:
-    """The holding merchant (kept under this name for callers that knew it so)."""
-    return merchant_holding_get()
 
 
 def authorization_start(*, invite: str) -> str:
@@ -147,19 +144,18 @@ def _after_push(
 
 
 def _wait_for_event(code: str) -> ComponentEvent | None:
-    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-    while (event := component_event_for_code(authorization_code=code)) is None:
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.1)
-    return event
+    return _wait_for(lambda: component_event_for_code(authorization_code=code))
 
 
 def _wait_for_authorizer(appid: str) -> bool:
-    """The push path exchanged the code a moment ago and may still be storing the account."""
+    return _wait_for(lambda: Authorizer.objects.filter(appid=appid).exists()) or False
+
+
+def _wait_for(found: Callable[[], T]) -> T | None:
+    """The push path exchanged the code a moment ago and may still be storing what it got."""
     deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-    while not Authorizer.objects.filter(appid=appid).exists():
+    while not (result := found()):
         if time.monotonic() > deadline:
-            return False
+            return None
         time.sleep(0.1)
-    return True
+    return result

@@ -28,10 +28,6 @@ class GrantResult:
     placement: Placement
 
     @property
-    def created(self) -> bool:
-        return self.placement == Placement.CREATED
-
-    @property
     def refused(self) -> bool:
         """The appid is active under another merchant: ownership unchanged."""
         return self.placement == Placement.CONFLICT

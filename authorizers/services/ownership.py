@@ -22,7 +22,8 @@ from django.utils import timezone
 from platform_app.component.services.events import code_sha256
 
 from ..models import AuthorizationAttempt, Authorizer, Merchant, OwnershipConflict
-from .token_state import STOPPED, merchant_holding_get, token_state_lock
+from .holding import merchant_holding_get
+from .token_state import STOPPED, token_state_lock
 
 logger = logging.getLogger(__name__)
 

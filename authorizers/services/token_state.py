@@ -23,17 +23,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Authorizer, Merchant, RefreshIntent
+from ..models import Authorizer, RefreshIntent
 from ..permission_sets import permission_sets_from_func_info
+from .holding import merchant_holding_get
 
 logger = logging.getLogger("authorizers.tokens")
 
 DEFAULT_TOKEN_LIFETIME = 7200
 STOPPED = (Authorizer.Status.REVOKED, Authorizer.Status.REAUTH_REQUIRED)
+
+
+@dataclass(frozen=True)
+class RefreshAnswer:
+    """api_authorizer_token's answer, and when the call was made (the expiry counts from it)."""
+
+    payload: dict[str, Any]
+    requested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -84,16 +91,15 @@ def _save(row: Authorizer, fields: list[str]) -> None:
 
 
 # --- refresh ------------------------------------------------------------------------------
-def token_state_store_refresh(
-    row: Authorizer, *, payload: dict[str, Any], requested_at: datetime, seen_version: int
-) -> bool:
+def token_state_store_refresh(row: Authorizer, *, answer: RefreshAnswer, seen_version: int) -> bool:
     """api_authorizer_token's answer. False (nothing written) if the row moved on meanwhile."""
     if row.state_version != seen_version or row.status in STOPPED:
         logger.warning("authorizer %s: refresh answer outdated, not stored", row.appid)
         return False
+    payload = answer.payload
     lifetime = int(payload.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
     row.access_token = str(payload["authorizer_access_token"])
-    row.access_token_expires_at = requested_at + timedelta(seconds=lifetime)
+    row.access_token_expires_at = answer.requested_at + timedelta(seconds=lifetime)
     row.token_version += 1
     # Store whatever comes back: WeChat may rotate it, and only this row keeps it.
     row.refresh_token = str(payload.get("authorizer_refresh_token") or row.refresh_token)
@@ -263,20 +269,3 @@ def token_state_new_listed(
         authorized_at=authorized_at,
         state_version=1,
     )
-
-
-# --- the holding merchant -------------------------------------------------------------------
-def merchant_holding_get() -> Merchant:
-    """Home for accounts WeChat knows but no invite claimed (import, or an unmatched push)."""
-    merchant = Merchant.objects.filter(is_holding=True).first()
-    if merchant is not None:
-        return merchant
-    try:
-        with transaction.atomic():
-            return Merchant.objects.create(name="Unassigned", is_holding=True)
-    except IntegrityError:  # created by a concurrent caller
-        return Merchant.objects.get(is_holding=True)
-
-
-def merchant_is_holding(merchant_id: int) -> bool:
-    return Merchant.objects.filter(Q(pk=merchant_id) & Q(is_holding=True)).exists()

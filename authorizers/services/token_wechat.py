@@ -9,8 +9,6 @@ raise after the commit.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -38,7 +36,7 @@ from .token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
-from .token_state import token_state_stop
+from .token_state import RefreshAnswer, token_state_stop
 
 logger = logging.getLogger("authorizers.tokens")
 
@@ -52,12 +50,6 @@ _RETRYABLE: tuple[tuple[type[WeChatError], RefreshResult], ...] = (
     # The component token was refreshed once by ComponentClient and is still refused.
     (WeChatTokenInvalid, RefreshResult.COMPONENT_UNAVAILABLE),
 )
-
-
-@dataclass(frozen=True)
-class RefreshAnswer:
-    payload: dict[str, Any]
-    requested_at: datetime
 
 
 def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:

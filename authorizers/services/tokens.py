@@ -46,6 +46,7 @@ from .token_errors import (
 )
 from .token_state import (
     AccessToken,
+    RefreshAnswer,
     access_token_of,
     refresh_intent_close,
     refresh_intent_open,
@@ -54,7 +55,7 @@ from .token_state import (
     token_state_lock,
     token_state_store_refresh,
 )
-from .token_wechat import RefreshAnswer, authorizer_token_request, record_failure
+from .token_wechat import authorizer_token_request, record_failure
 
 __all__ = [
     "AccessToken",
@@ -215,12 +216,7 @@ def _refresh_locked(
         outcome = authorizer_token_request(row)
         if isinstance(outcome, RefreshAnswer):
             attempt.answer = outcome
-            token_state_store_refresh(
-                row,
-                payload=outcome.payload,
-                requested_at=outcome.requested_at,
-                seen_version=attempt.seen_version,
-            )
+            token_state_store_refresh(row, answer=outcome, seen_version=attempt.seen_version)
         else:
             failure = outcome
         # The new tokens (or the failure's status) commit here, in the lock's transaction.
@@ -239,12 +235,7 @@ def _store_again(authorizer_id: int, answer: RefreshAnswer, seen_version: int) -
                 row = token_state_lock(authorizer_id=authorizer_id)
                 if row is None:
                     break
-                stored = token_state_store_refresh(
-                    row,
-                    payload=answer.payload,
-                    requested_at=answer.requested_at,
-                    seen_version=seen_version,
-                )
+                stored = token_state_store_refresh(row, answer=answer, seen_version=seen_version)
                 if not stored and not row.is_active:  # stopped meanwhile: no token to give
                     raise AuthorizerUnavailable(row.status, appid=row.appid)
                 return access_token_of(row)

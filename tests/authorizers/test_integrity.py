@@ -16,6 +16,7 @@ from django.db import OperationalError
 from authorizers.models import Authorizer, Merchant, OwnershipConflict
 from authorizers.services import token_state
 from authorizers.services.authorization import invite_create
+from authorizers.services.holding import merchant_holding_get
 from authorizers.services.ownership import authorization_attempt_record
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
 from authorizers.services.token_sweep import authorizer_tokens_unconfirmed
@@ -188,7 +189,7 @@ def test_the_holding_merchant_is_a_flag_not_a_name(client, component_ready):
     # A real merchant that happens to carry the name has a working invite...
     assert client.get(f"/authorize/{invite_create(merchant=named_alike)}/").status_code == 200
     # ...and is not where unclaimed accounts go; the holding merchant has no invite at all.
-    holding = token_state.merchant_holding_get()
+    holding = merchant_holding_get()
     assert holding != named_alike and holding.is_holding
     assert client.get(f"/authorize/{invite_create(merchant=holding)}/").status_code == 400
 

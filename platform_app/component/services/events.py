@@ -192,9 +192,3 @@ def component_event_for_code(*, authorization_code: str) -> ComponentEvent | Non
         .only("pk", "authorizer_appid", "pre_auth_code_sha256", "create_time")
         .first()
     )
-
-
-def component_event_appid_for_code(*, authorization_code: str) -> str | None:
-    """The authorizer appid an authorized/updateauthorized push carried with this code."""
-    event = component_event_for_code(authorization_code=authorization_code)
-    return event.authorizer_appid if event else None
