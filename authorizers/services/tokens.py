@@ -175,6 +175,8 @@ def _refresh(
             return _done(RefreshResult.REFRESHED, token)
         refresh_intent_close(intent_id=intent_id)
         if isinstance(exc, OperationalError) and is_lock_timeout(exc):
+            if skip_locked:  # SQLite has no SKIP LOCKED: a sweep that waited out the lock skips
+                return _done(RefreshResult.LOCKED, None)
             raise AuthorizerTokenRefreshRetryable(
                 "timed out waiting for another refresh of this authorizer",
                 result=RefreshResult.LOCK_TIMEOUT,

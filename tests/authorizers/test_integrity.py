@@ -272,3 +272,90 @@ def test_query_auth_is_not_retried_after_a_timeout(
     assert component_ready.state.calls("api_query_auth") == 1
     stored = Authorizer.objects.get(appid=COFFEE_APPID)
     assert (stored.merchant, stored.refresh_token) == (merchant, _current(component_ready))
+
+
+# --- the paths around them --------------------------------------------------------------------
+def test_operators_can_dismiss_a_claim(client, admin_client, authorizer_factory, component_ready):
+    account = authorizer_factory()
+    claimant = Merchant.objects.create(name="Merchant X")
+    assert _callback(client, claimant, component_ready.state.consent(COFFEE_APPID).auth_code)
+    conflict = OwnershipConflict.objects.get()
+
+    admin_client.post(
+        "/admin/authorizers/ownershipconflict/",
+        {"action": "dismiss", "_selected_action": [conflict.pk]},
+    )
+
+    assert OwnershipConflict.objects.get().resolution == "dismissed"
+    assert Authorizer.objects.get(pk=account.pk).merchant_id == account.merchant_id
+    assert "Merchant X" not in admin_client.get("/admin/dashboard/").content.decode()
+
+
+def _authorized_push(client, consent, create_time: int):
+    xml = push_xml(
+        "authorized",
+        create_time,
+        AuthorizerAppid=COFFEE_APPID,
+        AuthorizationCode=consent.auth_code,
+        PreAuthCode=consent.pre_auth_code,
+    )
+    return deliver(client, xml)
+
+
+def test_an_authorized_push_older_than_the_stored_state_is_not_exchanged(
+    client, authorizer_factory, component_ready
+):
+    from authorizers.services.events import authorizer_apply_authorization_event
+
+    account = authorizer_factory()
+    stale = component_ready.state.consent(COFFEE_APPID)
+    with mock.patch("authorizers.services.events.transaction.on_commit"):
+        _authorized_push(client, stale, int(account.authorized_at.timestamp()) - 120)
+    calls = component_ready.state.calls("api_query_auth")
+
+    event = ComponentEvent.objects.get(info_type="authorized")
+    assert authorizer_apply_authorization_event(event_id=event.pk) == "outdated"
+    assert component_ready.state.calls("api_query_auth") == calls
+    assert Authorizer.objects.get(pk=account.pk).refresh_token == account.refresh_token
+
+
+def test_a_push_whose_exchange_timed_out_recovers_the_grant(
+    client, merchant, component_ready, settings
+):
+    from authorizers.services.events import authorizer_apply_authorization_event
+
+    settings.WECHAT_READ_TIMEOUT = 0.5
+    consent = component_ready.state.consent(COFFEE_APPID)
+    authorization_attempt_record(merchant=merchant, pre_auth_code=consent.pre_auth_code)
+    with mock.patch("authorizers.services.events.transaction.on_commit"):
+        _authorized_push(client, consent, int(time.time()))
+    component_ready.set_faults(
+        timeout_rate=1.0, timeout_seconds=2, path_prefix="/cgi-bin/component/api_query_auth"
+    )
+
+    event = ComponentEvent.objects.get(info_type="authorized")
+    assert authorizer_apply_authorization_event(event_id=event.pk) == "recovered"
+
+    assert component_ready.state.calls("api_query_auth") == 1
+    stored = Authorizer.objects.get(appid=COFFEE_APPID)
+    assert (stored.merchant, stored.refresh_token) == (merchant, _current(component_ready))
+
+
+def test_import_parks_a_stopped_account_it_finds_authorized_again(
+    client, authorizer_factory, component_ready
+):
+    old_owner = Merchant.objects.create(name="Merchant B")
+    account = authorizer_factory(merchant=old_owner)
+    component_ready.state.revoke(COFFEE_APPID)
+    assert _unauthorized(client, COFFEE_APPID, int(time.time()) + 1).content == b"success"
+    assert Authorizer.objects.get(pk=account.pk).status == Authorizer.Status.REVOKED
+    # Authorized again later, outside our invites, and exchanged: only the list shows it.
+    component_ready.state.advance_clock(60)
+    component_ready.state.authorize(COFFEE_APPID)
+
+    authorizers_import_all(sync_info=False)
+
+    found = Authorizer.objects.get(pk=account.pk)
+    assert found.status == Authorizer.Status.ACTIVE
+    assert found.merchant.is_holding  # nobody chose to give it back to Merchant B
+    assert found.refresh_token == _current(component_ready)
