@@ -205,3 +205,22 @@ def test_list_expiring_skips_fresh_stopped_and_unrefreshable(sandbox):
     no_token_yet = Authorizer.objects.create(merchant=merchant, appid="wx_new", refresh_token="r")
     listed = list(authorizer_list_expiring(within=timedelta(minutes=15)))
     assert listed == [no_token_yet, due]
+
+
+def test_a_sweep_that_waits_out_a_write_lock_skips_the_row(sandbox):
+    """SQLite has no SKIP LOCKED: its busy timeout ends the wait, and the sweep moves on."""
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from authorizers.services import tokens
+    from authorizers.services.tokens import authorizer_refresh_if_expiring
+
+    authorizer = onboard(sandbox, expires_in=-5)
+    busy = OperationalError("database is locked")
+    with mock.patch.object(tokens, "token_state_lock", side_effect=busy):
+        result = authorizer_refresh_if_expiring(
+            authorizer_id=authorizer.pk, within=timedelta(hours=3)
+        )
+    assert result == "locked"
+    assert refresh_calls(sandbox) == 0
