@@ -1,7 +1,7 @@
 """Official Account permission sets (WeChat's funcscope_category ids), in merchants' words.
 
-Source: the Open Platform's Official Account permission table (shared/wechat-protocol.md
-section 3.1). Id 100 is in no public table, but WeChat lists it beside 2 on every user/tag
+Source: the Open Platform's Official Account permission table (developers.weixin.qq.com; see
+docs/WECHAT.md). Id 100 is in no public table, but WeChat lists it beside 2 on every user/tag
 API page, so we name it after what it unlocks.
 """
 

@@ -17,11 +17,10 @@ from .models import Authorizer
 from .permission_sets import permission_set_labels
 from .services.authorization import (
     AuthorizerOwnedByAnotherMerchant,
-    InviteInvalid,
     authorization_complete,
     authorization_start,
-    invite_merchant_get,
 )
+from .services.invites import InviteInvalid, invite_merchant_get
 
 logger = logging.getLogger(__name__)
 

@@ -1,3 +1,3 @@
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The Django project and the bottom layers (docs/ARCHITECTURE.md). Imports nothing: the
+Celery app is loaded by PlatformAppConfig.ready(), and `celery -A platform_app` finds
+platform_app.celery on its own."""

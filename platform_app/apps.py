@@ -12,3 +12,5 @@ class PlatformAppConfig(AppConfig):
         from platform_app.production import refuse_insecure_defaults
 
         refuse_insecure_defaults()
+        # Load the Celery app in every process, so tasks enqueued from web requests use it.
+        from platform_app import celery  # noqa: F401

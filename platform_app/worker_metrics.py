@@ -11,6 +11,9 @@ import logging
 import os
 
 from celery import signals
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+from platform_app.ops.multiproc import clear_directory, retire_process
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +39,6 @@ def serve_worker_metrics(**_: object) -> None:
     port = metrics_port()
     if port is None:
         return
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-    from platform_app.ops.multiproc import clear_directory
-
     # Files left by a previous run would be summed into this run's counters.
     clear_directory(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     registry = CollectorRegistry()
@@ -54,7 +53,5 @@ def serve_worker_metrics(**_: object) -> None:
 def forget_pool_process(pid: int | None = None, **_: object) -> None:
     if metrics_port() is None:
         return
-    from platform_app.ops.multiproc import retire_process
-
     # Recycled pool processes (max_tasks_per_child, crashes) must not pile up files.
     retire_process(pid or os.getpid())

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from authorizers.api.selectors import authorizer_cache_forget
 from authorizers.models import Authorizer
+from authorizers.selectors.tenant import authorizer_cache_forget
 from authorizers.services.token_state import token_state_copy
 from authorizers.services.tokens import (
     AccessToken,

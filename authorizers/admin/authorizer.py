@@ -13,8 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..capabilities import Capability, capabilities_registered
 from ..models import Authorizer
-from ..selectors_dashboard import authorizer_recent_api_calls, authorizer_recent_events
-from . import authorizer_actions as actions
+from ..selectors.dashboard import authorizer_recent_api_calls, authorizer_recent_events
+from .authorizer_actions import mark_revoked, refresh_token_now, sync_info
 from .filters import EligibilityFilter
 from .labels import (
     account_type_label,
@@ -46,7 +46,7 @@ class AuthorizerAdmin(admin.ModelAdmin):
     search_fields = ("appid", "nickname")
     list_select_related = ("merchant",)
     list_per_page = 50
-    actions = (actions.refresh_token_now, actions.sync_info, actions.mark_revoked)
+    actions = (refresh_token_now, sync_info, mark_revoked)
     exclude = SECRET_FIELDS
     change_form_template = "admin/authorizers/authorizer/change_form.html"
     fieldsets = (

@@ -14,9 +14,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .. import selectors_dashboard as sel
 from ..capabilities import capabilities_registered
 from ..models import Authorizer
+from ..selectors import dashboard as sel
 from .labels import humanize_age, humanize_until
 
 CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 1000, 220, 40, 24, 10

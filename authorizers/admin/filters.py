@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from ..capabilities import capabilities_registered, capability_get
-from ..selectors_dashboard import ELIGIBILITY_KINDS, authorizer_eligibility_q
+from ..selectors.dashboard import ELIGIBILITY_KINDS, authorizer_eligibility_q
 
 
 class EligibilityFilter(admin.SimpleListFilter):

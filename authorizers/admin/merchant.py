@@ -9,8 +9,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ..models import ApiKey, Authorizer, Merchant
-from ..services.authorization import invite_create, invite_url
-from . import api_key_views as views
+from ..services.invites import invite_create, invite_url
+from .api_key_views import api_key_create_view, api_key_created_view, api_key_revoke_view
 from .labels import account_type_label, humanize_age, status_label, verified_label
 
 
@@ -102,17 +102,17 @@ class MerchantAdmin(admin.ModelAdmin):
         return [
             path(
                 "<path:merchant_id>/api-keys/new/",
-                wrap(lambda r, merchant_id: views.api_key_create_view(r, self, merchant_id)),
+                wrap(lambda r, merchant_id: api_key_create_view(r, self, merchant_id)),
                 name="authorizers_merchant_api_key_create",
             ),
             path(
                 "<path:merchant_id>/api-keys/<int:key_id>/created/",
-                wrap(lambda r, **kw: views.api_key_created_view(r, self, **kw)),
+                wrap(lambda r, **kw: api_key_created_view(r, self, **kw)),
                 name="authorizers_merchant_api_key_created",
             ),
             path(
                 "<path:merchant_id>/api-keys/<int:key_id>/revoke/",
-                wrap(lambda r, **kw: views.api_key_revoke_view(r, self, **kw)),
+                wrap(lambda r, **kw: api_key_revoke_view(r, self, **kw)),
                 name="authorizers_merchant_api_key_revoke",
             ),
             *super().get_urls(),

@@ -1,4 +1,4 @@
-"""Merchant onboarding: signed invites, the pre_auth_code, and the browser callback.
+"""Merchant onboarding: the pre_auth_code (/start/) and the browser callback.
 
 The browser callback and the `authorized` push race to exchange the same single-use code
 (WeChat pushes and redirects at once). Whoever loses gets 61009; both paths converge on the
@@ -16,7 +16,6 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core import signing
 from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
@@ -34,47 +33,20 @@ from .grants import (
     authorizer_grant_recover,
     authorizer_grant_store,
 )
-from .holding import HOLDING_MERCHANT_NAME
+from .invites import invite_merchant_get, invite_url
 from .ownership import authorization_attempt_merchant, authorization_attempt_record
 
 logger = logging.getLogger(__name__)
 
-INVITE_SALT = "authorizers.invite"
-UNASSIGNED_MERCHANT_NAME = HOLDING_MERCHANT_NAME  # what commands and tests call it
 AUTH_TYPE_OFFICIAL_ACCOUNTS = 1
 CLAIM_WAIT_SECONDS = 3.0
 T = TypeVar("T")
-
-
-class InviteInvalid(Exception):
-    """The invite is malformed, forged, expired, or its merchant is gone or inactive."""
 
 
 class AuthorizerOwnedByAnotherMerchant(Exception):
     def __init__(self, authorizer: Authorizer) -> None:
         super().__init__(f"{authorizer.appid} belongs to another merchant")
         self.authorizer = authorizer
-
-
-def invite_create(*, merchant: Merchant) -> str:
-    return signing.dumps(merchant.pk, salt=INVITE_SALT)
-
-
-def invite_url(*, invite: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/authorize/{invite}/"
-
-
-def invite_merchant_get(*, invite: str) -> Merchant:
-    try:
-        merchant_id = signing.loads(
-            invite, salt=INVITE_SALT, max_age=settings.INVITE_MAX_AGE_SECONDS
-        )
-    except signing.BadSignature as exc:  # SignatureExpired is a BadSignature
-        raise InviteInvalid(type(exc).__name__) from None
-    merchant = Merchant.objects.filter(pk=merchant_id, is_active=True, is_holding=False).first()
-    if merchant is None:
-        raise InviteInvalid("merchant unknown or inactive")
-    return merchant
 
 
 def authorization_start(*, invite: str) -> str:

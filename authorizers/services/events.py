@@ -1,19 +1,11 @@
-"""What the authorization-event pushes do to our accounts (connected in AuthorizersConfig.ready).
-
-`unauthorized` is applied in the receiving request: it is one UPDATE, and every call and
-refresh for the account must stop at once; one older than the stored authorization is
-recorded and not applied (events apply in WeChat's order). `authorized`/`updateauthorized`
-need api_query_auth, so they go to Celery, a little later: the merchant's browser usually
-reaches our callback at the same moment with the same single-use code, and the callback
-knows the merchant while the push knows it only through its PreAuthCode.
-"""
+"""The `authorized`/`updateauthorized` push's code exchange (run by a Celery task a little
+after the push, see authorizers/receivers.py): the push knows the merchant only through its
+PreAuthCode, which /start/ recorded."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
@@ -27,15 +19,9 @@ from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatTransportErr
 from ..models import Authorizer
 from .grants import authorizer_grant_recover, authorizer_grant_store
 from .ownership import authorization_attempt_merchant
-from .status import authorizer_revoke
 from .token_state import token_state_grant_is_older
 
 logger = logging.getLogger(__name__)
-
-# Head start for the browser callback before the push's own exchange (seconds).
-AUTHORIZATION_EVENT_DELAY = 15
-
-__all__ = ["authorizer_apply_authorization_event", "authorizer_revoke"]
 
 
 def authorizer_apply_authorization_event(*, event_id: int) -> str:
@@ -79,22 +65,3 @@ def authorizer_apply_authorization_event(*, event_id: int) -> str:
         authorized_at=authorized_at,
     )
     return "exchanged"
-
-
-def on_authorized(sender: object, *, event_id: int, **kwargs: object) -> None:
-    from ..tasks.sync import authorizer_apply_authorization_code_task
-
-    transaction.on_commit(
-        lambda: authorizer_apply_authorization_code_task.apply_async(
-            args=[event_id], countdown=AUTHORIZATION_EVENT_DELAY
-        )
-    )
-
-
-def on_unauthorized(
-    sender: object, *, authorizer_appid: str, create_time: datetime | None = None, **kwargs: object
-) -> str:
-    row = authorizer_revoke(appid=authorizer_appid, revoked_at=create_time)
-    if row is not None and row.status != Authorizer.Status.REVOKED:
-        return ComponentEvent.Status.IGNORED  # older than the authorization it would undo
-    return ComponentEvent.Status.APPLIED

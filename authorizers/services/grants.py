@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,6 +14,7 @@ from django.utils import timezone
 from platform_app.component.client import ComponentClient
 from platform_app.wechat.errors import WeChatBadResponse
 
+from .. import signals
 from ..models import Authorizer, Merchant
 from .ownership import Placement, authorizer_owner_place, ownership_conflict_record
 from .token_state import token_state_lock, token_state_store_grant
@@ -65,7 +65,7 @@ def _store(
         row = token_state_lock(appid=appid)
         row, placement = authorizer_owner_place(row, appid=appid, merchant=merchant)
         if token_state_store_grant(row, authorization_info=info, authorized_at=when):
-            transaction.on_commit(partial(_enqueue_info_sync, row.pk))
+            signals.authorizer_granted.send(sender=Authorizer, authorizer_id=row.pk)
         elif placement != Placement.CONFLICT:  # an outdated grant decides nothing
             row.refresh_from_db(fields=["merchant"])
             placement = Placement.KEPT
@@ -137,9 +137,3 @@ def authorizer_profile_apply(*, authorizer: Authorizer, payload: dict[str, Any])
         "info_synced_at",
         "updated_at",
     ]
-
-
-def _enqueue_info_sync(authorizer_id: int) -> None:
-    from ..tasks.sync import authorizer_sync_info_task
-
-    authorizer_sync_info_task.delay(authorizer_id)

@@ -37,7 +37,9 @@ def _stop(authorizer_id: int, status: str) -> bool:
     return True
 
 
-def authorizer_revoke(*, appid: str, revoked_at: datetime | None = None) -> Authorizer | None:
+def authorizer_apply_unauthorized(
+    *, appid: str, revoked_at: datetime | None = None
+) -> Authorizer | None:
     """The merchant withdrew the authorization (at `revoked_at`, WeChat's time): stop now.
 
     Returns the row, or None for an unknown appid. A revocation older than the stored

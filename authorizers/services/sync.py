@@ -14,7 +14,7 @@ from platform_app.wechat.errors import WeChatAuthorizationRevoked, WeChatError
 
 from ..models import Authorizer
 from .grants import authorizer_profile_apply
-from .status import authorizer_revoke
+from .status import authorizer_mark_revoked
 from .token_state import (
     token_state_lock,
     token_state_new_listed,
@@ -45,7 +45,8 @@ def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Aut
         logger.warning(
             "authorizer %s: WeChat says the authorization is cancelled", authorizer.appid
         )
-        return authorizer_revoke(appid=authorizer.appid) or authorizer
+        authorizer_mark_revoked(authorizer_id=authorizer_id)
+        return Authorizer.objects.get(pk=authorizer_id)
     with transaction.atomic():
         authorizer = token_state_lock(authorizer_id=authorizer_id)
         authorizer.save(

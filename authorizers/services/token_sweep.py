@@ -23,7 +23,7 @@ from django.db import close_old_connections, connection
 
 from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZON
 
-from ..selectors import (
+from ..selectors.tokens import (
     authorizer_count_needing_reauth,
     authorizer_ids_with_unconfirmed_refresh,
     authorizer_list_expiring,

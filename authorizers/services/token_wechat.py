@@ -28,7 +28,7 @@ from platform_app.wechat.errors import (
 )
 
 from ..models import Authorizer
-from ..selectors import authorizer_count_needing_reauth
+from ..selectors.tokens import authorizer_count_needing_reauth
 from .token_errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,

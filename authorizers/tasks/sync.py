@@ -22,11 +22,12 @@ RETRY_POLICY = {
 }
 
 
-@shared_task(**RETRY_POLICY)
+# Names pinned: messages already queued must still route when a module moves.
+@shared_task(name="authorizers.tasks.sync.authorizer_sync_info_task", **RETRY_POLICY)
 def authorizer_sync_info_task(authorizer_id: int) -> None:
     authorizer_sync_info(authorizer_id=authorizer_id)
 
 
-@shared_task(**RETRY_POLICY)
+@shared_task(name="authorizers.tasks.sync.authorizer_apply_authorization_code_task", **RETRY_POLICY)
 def authorizer_apply_authorization_code_task(event_id: int) -> str:
     return authorizer_apply_authorization_event(event_id=event_id)

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -137,8 +138,6 @@ def _on_merchant_change(sender, instance: Merchant, **kwargs) -> None:
 
 
 def connect_invalidation() -> None:
-    from django.db.models.signals import post_delete, post_save, pre_delete
-
     uid = "platform_app.api.authentication"
     post_save.connect(_on_api_key_change, sender=ApiKey, dispatch_uid=uid + ".key_save")
     post_delete.connect(_on_api_key_change, sender=ApiKey, dispatch_uid=uid + ".key_delete")

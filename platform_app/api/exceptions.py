@@ -27,6 +27,8 @@ from authorizers.capabilities import (
     CapabilityRefused,
     revocation_reason,
 )
+from authorizers.selectors.tenant import AuthorizerNotFound
+from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.db_locks import is_lock_timeout
 from platform_app.wechat import errors as wx
 
@@ -129,9 +131,6 @@ def validation_message(detail, path: str = "") -> str:
 
 def api_error_from(exc: BaseException) -> ApiError | None:
     """The one mapping: domain, WeChat and DRF failures to ApiError; None when unexpected."""
-    from authorizers.api.selectors import AuthorizerNotFound
-    from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
-
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, AuthorizerNotFound):

@@ -3,11 +3,13 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .accounts import AuthorizerDetailView, AuthorizerListView
 from .docs import docs_asset
 from .views import api_not_found
 
 v1 = [
-    path("", include("authorizers.api.urls")),
+    path("authorizers/", AuthorizerListView.as_view(), name="api-authorizer-list"),
+    path("authorizers/<str:appid>/", AuthorizerDetailView.as_view(), name="api-authorizer-detail"),
     path("", include("tags.api.urls")),
 ]
 

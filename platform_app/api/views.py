@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from authorizers.api.selectors import authorizer_cache_keys, authorizer_get_for_merchant
+from authorizers.selectors.tenant import authorizer_cache_keys, authorizer_get_for_merchant
 
 from .authentication import ApiKeyAuthentication, ApiPrincipal, api_key_cache_keys, bearer_key
 from .call_log import CallContext, api_call_record

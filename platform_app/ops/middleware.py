@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from platform_app.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from platform_app.ops import views
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -75,8 +76,6 @@ class ProbeMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        from platform_app.ops import views
-
         self.probes = {
             "/healthz": views.healthz,
             "/readyz": views.readyz,

@@ -7,12 +7,22 @@ import logging
 import os
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+
+from platform_app.celery import app
+from platform_app.ops.gauges import refresh_gauges
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +46,6 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from django.conf import settings
-
-    from platform_app.celery import app
-
     with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
@@ -82,8 +88,6 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    from django.conf import settings
-
     if not scrape_allowed(request.headers.get("Authorization", ""), settings.METRICS_BEARER_TOKEN):
         response = HttpResponse("metrics need a bearer token\n", status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
@@ -91,11 +95,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # gunicorn runs several workers: sum what each wrote to the shared directory.
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    from platform_app.ops.gauges import refresh_gauges
-
     refresh_gauges()
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -12,10 +12,6 @@ Control (JSON) under /sandbox/: GET state, authorizers[/<appid>]; POST faults, s
 consent, push, authorizers, expire, clock.
 
 Nothing in the product imports this package; only the `wechat_sandbox` management command and
-the tests do. It must not import Django.
+the tests do. It must not import Django. This file imports nothing: its modules import each
+other directly (`from .server import start_sandbox`), never through the package.
 """
-
-from .server import SandboxServer, start_sandbox
-from .state import World
-
-__all__ = ["SandboxServer", "World", "start_sandbox"]

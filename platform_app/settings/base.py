@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "platform_app",
     "platform_app.component",
     "authorizers",
+    "platform_app.api",
     "tags",
 ]
 

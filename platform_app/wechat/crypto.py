@@ -1,4 +1,4 @@
-"""WeChat message crypto (WXBizMsgCrypt): see shared/wechat-protocol.md sections 5 and 6."""
+"""WeChat message crypto (WXBizMsgCrypt): see docs/WECHAT.md section 5."""
 
 import base64
 import binascii

@@ -126,7 +126,7 @@ def test_eligibility_filter(admin_client, admin_world, kind, expected):
 def test_eligibility_kinds_agree_with_the_capability_rules(admin_world):
     from authorizers.capabilities import capability_get, capability_status
     from authorizers.models import Authorizer
-    from authorizers.selectors_dashboard import authorizer_count_by_eligibility
+    from authorizers.selectors.dashboard import authorizer_count_by_eligibility
 
     capability = capability_get("user_tags")
     counts = authorizer_count_by_eligibility(capability=capability)

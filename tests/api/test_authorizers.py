@@ -45,12 +45,12 @@ def test_list_shows_capabilities_with_reasons(onboard, tenant, wechat_api):
 
 
 def test_detail_and_revoked(onboard, tenant, wechat_api):
-    from authorizers.services.events import authorizer_revoke
+    from authorizers.services.status import authorizer_apply_unauthorized
 
     onboard(COFFEE_APPID)
     url = f"/api/v1/authorizers/{COFFEE_APPID}/"
     assert tenant.client.get(url).json()["capabilities"]["user_tags"]["usable"] is True
-    authorizer_revoke(appid=COFFEE_APPID)
+    authorizer_apply_unauthorized(appid=COFFEE_APPID)
     detail = tenant.client.get(url).json()
     assert detail["status"] == "revoked"
     assert detail["capabilities"]["user_tags"] == {

@@ -13,7 +13,7 @@ OPENID = demo_openid(COFFEE_APPID, 0)
 
 
 def test_entry_encrypted_with_a_dropped_key_is_re_read(coffee, tenant, wechat_api, settings):
-    from authorizers.api.selectors import authorizer_get_for_merchant
+    from authorizers.selectors.tenant import authorizer_get_for_merchant
 
     settings.API_AUTHORIZER_CACHE_SECONDS = 300
     old_keys = list(settings.FIELD_ENCRYPTION_KEYS)

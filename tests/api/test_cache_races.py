@@ -113,8 +113,8 @@ def test_merchant_deactivated_during_a_cache_fill_is_refused_next(tenant, cachin
 def test_unauthorized_push_during_an_authorizer_cache_fill_wins(
     coffee, tenant, caching, monkeypatch
 ):
-    from authorizers.api import selectors
-    from authorizers.services.events import authorizer_revoke
+    from authorizers.selectors import tenant as selectors
+    from authorizers.services.status import authorizer_apply_unauthorized
 
     # The key is cached first, so the only fill in the raced request is the authorizer's.
     assert tenant.client.get("/api/v1/authorizers/").status_code == 200
@@ -127,7 +127,7 @@ def test_unauthorized_push_during_an_authorizer_cache_fill_wins(
                 merchant_id=tenant.merchant.pk, appid=COFFEE_APPID
             ).status
         ),
-        lambda: authorizer_revoke(appid=COFFEE_APPID),
+        lambda: authorizer_apply_unauthorized(appid=COFFEE_APPID),
     )
     assert outcome["value"] == "active"  # A read the row before the push
     again = selectors.authorizer_get_for_merchant(

@@ -160,10 +160,10 @@ def test_wechat_48001_when_the_account_lost_verification(coffee, tenant, wechat_
 
 # --- 410 authorizer_revoked -------------------------------------------------------------------
 def test_revoked_by_event_is_refused_at_once(coffee, tenant, wechat_api):
-    from authorizers.services.events import authorizer_revoke
+    from authorizers.services.status import authorizer_apply_unauthorized
 
     assert tenant.client.get(tags_url(COFFEE_APPID, OPENID)).status_code == 200  # warm caches
-    authorizer_revoke(appid=COFFEE_APPID)
+    authorizer_apply_unauthorized(appid=COFFEE_APPID)
     before = wechat_calls(wechat_api)
     response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
     assert response.status_code == 410

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from authorizers.models import Authorizer
-from authorizers.services.events import authorizer_apply_authorization_event, authorizer_revoke
+from authorizers.services.events import authorizer_apply_authorization_event
+from authorizers.services.status import authorizer_apply_unauthorized
 from authorizers.services.sync import authorizer_sync_info
 from authorizers.tasks.sync import authorizer_sync_info_task
 from platform_app.component.models import ComponentEvent
@@ -24,7 +25,7 @@ def test_unauthorized_for_an_unknown_account_is_applied_as_a_no_op(client):
 
 def test_revoke_clears_the_access_token_and_keeps_history(authorizer_factory):
     account = authorizer_factory()
-    revoked = authorizer_revoke(appid=account.appid)
+    revoked = authorizer_apply_unauthorized(appid=account.appid)
     assert revoked.status == Authorizer.Status.REVOKED
     assert (revoked.access_token, revoked.access_token_expires_at) == ("", None)
     assert revoked.authorized_at == account.authorized_at
@@ -32,7 +33,7 @@ def test_revoke_clears_the_access_token_and_keeps_history(authorizer_factory):
 
 def test_a_revoked_account_is_not_synced(authorizer_factory, component_ready):
     account = authorizer_factory()
-    authorizer_revoke(appid=account.appid)
+    authorizer_apply_unauthorized(appid=account.appid)
     calls = component_ready.state.calls("api_get_authorizer_info")
     assert authorizer_sync_info(authorizer_id=account.pk).status == Authorizer.Status.REVOKED
     assert component_ready.state.calls("api_get_authorizer_info") == calls

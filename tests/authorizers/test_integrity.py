@@ -15,8 +15,8 @@ from django.db import OperationalError
 
 from authorizers.models import Authorizer, Merchant, OwnershipConflict
 from authorizers.services import token_state
-from authorizers.services.authorization import invite_create
 from authorizers.services.holding import merchant_holding_get
+from authorizers.services.invites import invite_create
 from authorizers.services.ownership import authorization_attempt_record
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
 from authorizers.services.token_sweep import authorizer_tokens_unconfirmed
@@ -259,7 +259,7 @@ def test_query_auth_is_not_retried_after_a_timeout(
         AuthorizationCode=consent.auth_code,
         PreAuthCode=consent.pre_auth_code,
     )
-    with mock.patch("authorizers.services.events.transaction.on_commit"):
+    with mock.patch("authorizers.receivers.transaction.on_commit"):
         assert deliver(client, xml).content == b"success"  # recorded; its task not run
     component_ready.set_faults(
         timeout_rate=1.0, timeout_seconds=2, path_prefix="/cgi-bin/component/api_query_auth"
@@ -309,7 +309,7 @@ def test_an_authorized_push_older_than_the_stored_state_is_not_exchanged(
 
     account = authorizer_factory()
     stale = component_ready.state.consent(COFFEE_APPID)
-    with mock.patch("authorizers.services.events.transaction.on_commit"):
+    with mock.patch("authorizers.receivers.transaction.on_commit"):
         _authorized_push(client, stale, int(account.authorized_at.timestamp()) - 120)
     calls = component_ready.state.calls("api_query_auth")
 
@@ -327,7 +327,7 @@ def test_a_push_whose_exchange_timed_out_recovers_the_grant(
     settings.WECHAT_READ_TIMEOUT = 0.5
     consent = component_ready.state.consent(COFFEE_APPID)
     authorization_attempt_record(merchant=merchant, pre_auth_code=consent.pre_auth_code)
-    with mock.patch("authorizers.services.events.transaction.on_commit"):
+    with mock.patch("authorizers.receivers.transaction.on_commit"):
         _authorized_push(client, consent, int(time.time()))
     component_ready.set_faults(
         timeout_rate=1.0, timeout_seconds=2, path_prefix="/cgi-bin/component/api_query_auth"

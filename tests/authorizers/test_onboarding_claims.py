@@ -5,7 +5,7 @@ import time
 import pytest
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.authorization import UNASSIGNED_MERCHANT_NAME, invite_create
+from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME, invite_create
 from authorizers.services.ownership import authorization_attempt_record
 from platform_app.component.models import ComponentEvent
 from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID

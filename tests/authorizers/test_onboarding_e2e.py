@@ -10,7 +10,7 @@ import requests
 from django.conf import settings
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.authorization import invite_create, invite_url
+from authorizers.services.invites import invite_create, invite_url
 from platform_app.component.models import ComponentEvent, ComponentState
 from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, SUBSCRIPTION_APPID
 from platform_app.wechat.crypto import MessageCrypto

@@ -6,7 +6,7 @@ import pytest
 from django.core import signing
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.authorization import (
+from authorizers.services.invites import (
     INVITE_SALT,
     InviteInvalid,
     invite_create,

@@ -3,7 +3,7 @@
 import pytest
 
 from authorizers.models import Authorizer
-from authorizers.services.authorization import UNASSIGNED_MERCHANT_NAME
+from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
 from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, UNVERIFIED_APPID
 

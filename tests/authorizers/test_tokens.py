@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from authorizers.models import Authorizer
-from authorizers.selectors import authorizer_list_expiring
+from authorizers.selectors.tokens import authorizer_list_expiring
 from authorizers.services.tokens import (
     AuthorizerTokenRefreshRetryable,
     AuthorizerUnavailable,

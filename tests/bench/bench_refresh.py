@@ -119,7 +119,7 @@ def run(count: int, latency_ms: float, concurrency: int, batch_size: int) -> dic
 
     from authorizers.models import Authorizer
     from authorizers.tasks.refresh import authorizer_tokens_sweep
-    from platform_app.sandbox import start_sandbox
+    from platform_app.sandbox.server import start_sandbox
 
     interval = float(settings.CELERY_BEAT_SCHEDULE["authorizer-token-sweep"]["schedule"])
 

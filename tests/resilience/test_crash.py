@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from authorizers.models import Authorizer
-from authorizers.selectors import authorizer_list_expiring
+from authorizers.selectors.tokens import authorizer_list_expiring
 from authorizers.services.token_sweep import authorizer_token_busy_unmark, refresh_margin
 from authorizers.services.tokens import authorizer_refresh_access_token
 from authorizers.tasks.refresh import authorizer_tokens_sweep

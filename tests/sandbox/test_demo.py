@@ -2,7 +2,8 @@
 
 import re
 
-from platform_app.sandbox import World, demo
+from platform_app.sandbox import demo
+from platform_app.sandbox.state import World
 
 OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 

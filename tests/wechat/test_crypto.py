@@ -1,4 +1,5 @@
-"""WXBizMsgCrypt: vectors from shared/wechat-protocol.md section 6, bad inputs, wechatpy interop."""
+"""WXBizMsgCrypt: published vectors (official docs, wechatpy, the official sample), bad inputs,
+wechatpy interop."""
 
 import base64
 import contextlib

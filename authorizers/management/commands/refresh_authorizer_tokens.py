@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from authorizers.models import Authorizer
-from authorizers.selectors import authorizer_list_expiring, authorizer_list_refreshable
+from authorizers.selectors.tokens import authorizer_list_expiring, authorizer_list_refreshable
 from authorizers.services.token_errors import RETRYABLE_RESULTS, RefreshResult
 from authorizers.services.token_sweep import (
     authorizer_tokens_refresh_many,

@@ -6,8 +6,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
-from platform_app.sandbox import start_sandbox
 from platform_app.sandbox.demo import COMPONENT_APPID, DEMO_AUTHORIZERS
+from platform_app.sandbox.server import start_sandbox
 
 
 class Command(BaseCommand):

@@ -114,15 +114,3 @@ def authorizer_list_for_merchant(*, merchant_id: int) -> list[Authorizer]:
 
 def authorizer_cache_forget(*, appid: str) -> None:
     _CACHE.invalidate([_cache_name(appid)])
-
-
-def _on_authorizer_change(sender, instance: Authorizer, **kwargs) -> None:
-    authorizer_cache_forget(appid=instance.appid)
-
-
-def connect_invalidation() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    uid = "authorizers.api.selectors"
-    post_save.connect(_on_authorizer_change, sender=Authorizer, dispatch_uid=uid + ".save")
-    post_delete.connect(_on_authorizer_change, sender=Authorizer, dispatch_uid=uid + ".delete")

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from platform_app.component.models import ComponentEvent, ComponentState
 
-from .capabilities import Capability
-from .models import ApiCall, Authorizer, OwnershipConflict
+from ..capabilities import Capability
+from ..models import ApiCall, Authorizer, OwnershipConflict
 
 ELIGIBILITY_KINDS: dict[str, str] = {
     "usable": "Usable",

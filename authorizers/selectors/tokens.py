@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
-from .models import Authorizer, RefreshIntent
+from ..models import Authorizer, RefreshIntent
 
 # --- token refresh ------------------------------------------------------------------------
 _STOPPED = (Authorizer.Status.REVOKED, Authorizer.Status.REAUTH_REQUIRED)

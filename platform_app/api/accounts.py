@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from platform_app.api import errors as api
-from platform_app.api.schema import RETRY_AFTER_HEADER, error_responses
-from platform_app.api.views import MerchantApiView
+from authorizers.capabilities import capabilities_evaluate
+from authorizers.models import Authorizer
+from authorizers.selectors.tenant import authorizer_list_for_merchant
 
-from ..capabilities import capabilities_evaluate
-from ..models import Authorizer
-from .selectors import authorizer_list_for_merchant
+from . import errors as api
+from .schema import RETRY_AFTER_HEADER, error_responses
+from .views import MerchantApiView
 
 _ACCOUNT_TYPES = {
     Authorizer.ServiceType.SUBSCRIPTION: "subscription",
