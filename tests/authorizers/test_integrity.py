@@ -24,7 +24,7 @@ from authorizers.services.tokens import authorizer_refresh_access_token
 from platform_app.component.client import ComponentClient
 from platform_app.component.models import ComponentEvent
 from platform_app.sandbox.demo import COFFEE_APPID
-from tests.component.pushes import deliver, push_xml
+from tests.component.pushes import consent_xml, deliver, push_xml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
@@ -163,13 +163,7 @@ def test_a_parked_account_is_claimed_only_by_the_invite_that_started_it(
     client, merchant, component_ready, django_capture_on_commit_callbacks
 ):
     consent = component_ready.state.consent(COFFEE_APPID)
-    xml = push_xml(
-        "authorized",
-        int(time.time()),
-        AuthorizerAppid=COFFEE_APPID,
-        AuthorizationCode=consent.auth_code,
-        PreAuthCode=consent.pre_auth_code,
-    )
+    xml = consent_xml(consent)
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(client, xml).content == b"success"
     parked = Authorizer.objects.get()
@@ -252,13 +246,7 @@ def test_query_auth_is_not_retried_after_a_timeout(
     settings.WECHAT_READ_TIMEOUT = 0.5
     consent = component_ready.state.consent(COFFEE_APPID)
     authorization_attempt_record(merchant=merchant, pre_auth_code=consent.pre_auth_code)
-    xml = push_xml(
-        "authorized",
-        int(time.time()),
-        AuthorizerAppid=COFFEE_APPID,
-        AuthorizationCode=consent.auth_code,
-        PreAuthCode=consent.pre_auth_code,
-    )
+    xml = consent_xml(consent)
     with mock.patch("authorizers.receivers.transaction.on_commit"):
         assert deliver(client, xml).content == b"success"  # recorded; its task not run
     component_ready.set_faults(
@@ -292,14 +280,7 @@ def test_operators_can_dismiss_a_claim(client, admin_client, authorizer_factory,
 
 
 def _authorized_push(client, consent, create_time: int):
-    xml = push_xml(
-        "authorized",
-        create_time,
-        AuthorizerAppid=COFFEE_APPID,
-        AuthorizationCode=consent.auth_code,
-        PreAuthCode=consent.pre_auth_code,
-    )
-    return deliver(client, xml)
+    return deliver(client, consent_xml(consent, create_time))
 
 
 def test_an_authorized_push_older_than_the_stored_state_is_not_exchanged(

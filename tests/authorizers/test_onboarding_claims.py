@@ -9,7 +9,7 @@ from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME, invite_create
 from authorizers.services.ownership import authorization_attempt_record
 from platform_app.component.models import ComponentEvent
 from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID
-from tests.component.pushes import deliver, push_xml
+from tests.component.pushes import consent_xml, deliver, push_xml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
@@ -87,13 +87,7 @@ def test_callback_first_then_push_is_already_done(
 ):
     consent = component_ready.state.consent(COFFEE_APPID)
     assert _callback(client, merchant, consent.auth_code).status_code == 200
-    xml = push_xml(
-        "authorized",
-        int(time.time()),
-        AuthorizerAppid=COFFEE_APPID,
-        AuthorizationCode=consent.auth_code,
-        PreAuthCode=consent.pre_auth_code,
-    )
+    xml = consent_xml(consent)
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(client, xml).content == b"success"
 

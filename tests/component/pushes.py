@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -14,6 +15,17 @@ EVENTS_URL = "/wechat/component/events/"
 
 def push_xml(info_type: str, create_time: int, **fields: str | int) -> str:
     return event_xml(settings.WECHAT_COMPONENT_APPID, info_type, create_time, fields)
+
+
+def consent_xml(consent, create_time: int | None = None, info_type: str = "authorized") -> str:
+    """The push WeChat sends for a sandbox consent (platform_app.sandbox.state.Consent)."""
+    return push_xml(
+        info_type,
+        int(time.time()) if create_time is None else create_time,
+        AuthorizerAppid=consent.authorizer_appid,
+        AuthorizationCode=consent.auth_code,
+        PreAuthCode=consent.pre_auth_code,
+    )
 
 
 def encrypt(xml: str, *, appid: str | None = None, token: str | None = None):
