@@ -32,7 +32,10 @@ def check_changes(changes: dict[str, object]) -> None:
             for i in value  # type: ignore[attr-defined]
         ):
             raise ValueError("func_info must be a list of permission-set ids")
-        if name == "unsubscribed" and not all(isinstance(o, str) for o in value):  # type: ignore[attr-defined]
+        if name == "unsubscribed" and not all(
+            isinstance(o, str)
+            for o in value  # type: ignore[attr-defined]
+        ):
             raise ValueError("unsubscribed must be a list of openids")
 
 
@@ -87,7 +90,8 @@ class AuthorizerRegistry:
         check_changes(changes)
         with self.lock:
             account = self.authorizers[appid]
-            strangers = set(changes.get("unsubscribed", ())) - set(account.users)  # type: ignore[arg-type]
+            gone: list[str] = changes.get("unsubscribed", [])  # type: ignore[assignment]
+            strangers = set(gone) - set(account.users)
             if strangers:
                 raise ValueError(f"not users of {appid}: {sorted(strangers)}")
             for name, value in changes.items():
