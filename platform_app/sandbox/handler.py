@@ -47,7 +47,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        call = Call(self.command, url.path, query, self._read_body())
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        call = Call(self.command, url.path, query, self._read_body(), headers)
         sandbox = self.server
         if url.path == "/sandbox" or url.path.startswith("/sandbox/"):
             self._send(control.dispatch(sandbox, call))

@@ -171,10 +171,11 @@ class World(AuthorizerRegistry):
             self.pre_auth_codes[code] = self.now() + self.settings.pre_auth_code_ttl
             return code, int(self.settings.pre_auth_code_ttl)
 
-    def take_pre_auth_code(self, code: str) -> str | None:
-        """Use up a pre_auth_code; None when fine, else why the login page refuses it."""
+    def take_pre_auth_code(self, code: str, *, keep: bool = False) -> str | None:
+        """Use up a pre_auth_code (or only look, with keep=True, for the page's form); None when
+        fine, else why the login page refuses it."""
         with self.lock:
-            expires_at = self.pre_auth_codes.pop(code, None)
+            expires_at = (self.pre_auth_codes.get if keep else self.pre_auth_codes.pop)(code, None)
             if expires_at is None:
                 return "invalid"
             return "expired" if self.now() >= expires_at else None
