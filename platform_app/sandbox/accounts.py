@@ -27,6 +27,8 @@ class Authorizer:
     # openid -> tagid_list, and tag id -> name
     users: dict[str, list[int]] = field(default_factory=dict)
     tags: dict[int, str] = field(default_factory=dict)
+    # The account's users who unfollowed: still its openids, but no longer followers.
+    unsubscribed: set[str] = field(default_factory=set)
     authorized: bool = False
     # WeChat lists an authorizer with an empty refresh_token until its auth code is exchanged.
     exchanged: bool = False
@@ -69,7 +71,9 @@ class Authorizer:
 
     def tags_json(self) -> list[dict[str, object]]:
         counts = dict.fromkeys(self.tags, 0)
-        for tagids in self.users.values():
+        for openid, tagids in self.users.items():
+            if openid in self.unsubscribed:
+                continue  # count = followers carrying the tag
             for tagid in tagids:
                 if tagid in counts:
                     counts[tagid] += 1
@@ -89,5 +93,6 @@ class Authorizer:
             "access_token": self.access.current,
             "access_token_expires_at": self.access.expires_at,
             "openids": list(self.users),
+            "unsubscribed": sorted(self.unsubscribed),
             "tags": self.tags_json(),
         }

@@ -132,3 +132,24 @@ def api_get_authorizer_list(sandbox: "SandboxServer", call: Call) -> Reply:
             for a in authorized[offset : offset + count]
         ]
     return {"total_count": len(authorized), "list": page}
+
+
+def clear_quota_v2(sandbox: "SandboxServer", call: Call) -> Reply:
+    """Zero an account's daily counters (or, without appid, the component's): no token needed,
+    10 times a month per account (protocol §1.10)."""
+    world = sandbox.state
+    body = call.json_body()
+    world.check_component_appid(require_str(body, "component_appid"))
+    _check_secret(body, "appsecret", world.component_appsecret)
+    appid = body.get("appid", world.component_appid)
+    if not isinstance(appid, str) or not appid:
+        raise WeChatError(47001)
+    if appid != world.component_appid:
+        with world.lock:
+            account = world.authorizers.get(appid)
+            if account is None:
+                raise WeChatError(40013)
+            if not account.authorized:
+                raise WeChatError(61003)  # not this platform's to clear
+    world.quotas.clear(appid, world.now())
+    return {"errcode": 0, "errmsg": "ok"}

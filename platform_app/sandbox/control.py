@@ -58,6 +58,8 @@ def settings(sandbox: "SandboxServer", body: dict[str, object]) -> Reply:
 
 def reset(sandbox: "SandboxServer", body: dict[str, object]) -> Reply:
     sandbox.state.counters.reset()
+    sandbox.state.quotas.reset()
+    sandbox.state.rids.clear()
     sandbox.pusher.clear()
     if body.get("faults"):
         sandbox.faults.clear()
@@ -98,7 +100,10 @@ def authorizers(sandbox: "SandboxServer", body: dict[str, object]) -> Reply:
         raise ControlError(str(exc)) from None
     if appid not in world.authorizers:
         world.add_authorizer(demo.build_authorizer(appid, str(changes.get("nick_name", appid))))
-    account = world.update_authorizer(appid, changes)
+    try:
+        account = world.update_authorizer(appid, changes)
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
     result: dict[str, object] = {}
     if body.get("authorized") is True:
         result["grant"] = world.authorize(appid)

@@ -89,6 +89,16 @@ def demo_openids(appid: str) -> list[str]:
     return [demo_openid(appid, i) for i in range(count)]
 
 
+def demo_unionid(openid: str) -> str:
+    """A stable unionid for a demo user (28 characters, like WeChat's "o6_bm..." ones)."""
+    return "o" + base64.urlsafe_b64encode(_digest(f"unionid:{openid}")).decode()[:27]
+
+
+def demo_subscribe_time(openid: str) -> int:
+    """When a demo user followed: a stable moment in 2020-2023."""
+    return 1_577_836_800 + int.from_bytes(_digest(f"subscribe:{openid}")[:4]) % (4 * 365 * 86400)
+
+
 def _profile(appid: str) -> dict[str, str]:
     h = hashlib.sha256(appid.encode()).hexdigest()[:40]
     return {

@@ -10,6 +10,7 @@ ERRMSG: dict[int, str] = {
     40013: "invalid appid",
     40014: "invalid access_token",
     40066: "invalid url",
+    40032: "invalid openid list size",
     40125: "invalid appsecret",
     40170: "args count exceed count limit",
     41001: "access_token missing",
@@ -20,6 +21,7 @@ ERRMSG: dict[int, str] = {
     45009: "reach max api daily quota limit",
     47001: "data format error",
     48001: "api unauthorized",
+    48006: "forbid to clear quota because of reaching the limit",
     49003: "not match openid with appid",
     61003: "component is not authorized by this account",
     61005: "component ticket is expired",
@@ -31,6 +33,10 @@ ERRMSG: dict[int, str] = {
     61014: "must use component token for component api",
     61015: "must use biz account token for not component api",
     61023: "refresh_token is invalid",
+    76001: "rid not found",
+    76002: "rid is error",
+    76003: "cgi_path is error",  # the docs name the code, not its errmsg
+    76021: "cgi_path not found, please check",
 }
 
 
@@ -42,10 +48,13 @@ class WeChatError(Exception):
         self.errcode = errcode
 
 
-def new_rid() -> str:
+def new_rid(now: float | None = None) -> str:
     # Real rids start with the unix time in hex; the rest only has to be unique enough.
-    return f"{int(time.time()):08x}-{random.getrandbits(32):08x}-{random.getrandbits(32):08x}"
+    at = int(time.time() if now is None else now)
+    return f"{at:08x}-{random.getrandbits(32):08x}-{random.getrandbits(32):08x}"
 
 
-def error_body(errcode: int) -> dict[str, object]:
-    return {"errcode": errcode, "errmsg": f"{ERRMSG.get(errcode, 'system error')} rid: {new_rid()}"}
+def error_body(errcode: int, now: float | None = None) -> dict[str, object]:
+    """`now` is the sandbox clock, so a rid's time matches the call's recorded invoke_time."""
+    message = ERRMSG.get(errcode, "system error")
+    return {"errcode": errcode, "errmsg": f"{message} rid: {new_rid(now)}"}

@@ -4,6 +4,7 @@ import json
 import socket
 import struct
 import sys
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
@@ -12,9 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 from . import control, routes
 from .errors import error_body
 from .request import Call, Reply, Response
+from .rids import masked_body, masked_url, rid_of
 
 if TYPE_CHECKING:
     from .server import SandboxServer
+
+
+def encode(reply: dict[str, object]) -> bytes:
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -38,18 +44,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"sandbox {self.address_string()} {format % args}\n")
 
     def _serve(self) -> None:
+        started = time.perf_counter()
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        call = Call(self.command, url.path, query, self._read_body())
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        call = Call(self.command, url.path, query, self._read_body(), headers)
         sandbox = self.server
         if url.path == "/sandbox" or url.path.startswith("/sandbox/"):
             self._send(control.dispatch(sandbox, call))
             return
         world = sandbox.state
         world.counters.count(url.path, routes.attribute(world, call))
+        # Whose call it is, read before the route runs (a revoke may unindex the token).
+        caller = None if routes.is_page(url.path) else routes.caller(world, call)
         decision = None if routes.is_page(url.path) else sandbox.faults.decide(url.path)
         if decision is None:
-            self._send(routes.dispatch(sandbox, call))
+            self._answer(call, routes.dispatch(sandbox, call), caller, started)
             return
         # Sleep without any lock held, so latency does not serialise concurrent callers.
         if decision.delay and sandbox.stopping.wait(decision.delay):
@@ -57,11 +67,33 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if decision.action == "reset":
             return self._reset()
         if decision.action in ("error", "quota"):
-            return self._send(error_body(-1 if decision.action == "error" else 45009))
+            errcode = -1 if decision.action == "error" else 45009
+            return self._answer(call, error_body(errcode, world.now()), caller, started)
         reply = routes.dispatch(sandbox, call)
         if decision.action == "timeout":
             # Handled, then held: the harsher case where WeChat acted but the caller never heard.
             sandbox.stopping.wait(decision.timeout_seconds)
+        self._answer(call, reply, caller, started)
+
+    def _answer(self, call: Call, reply: Reply, caller: str | None, started: float) -> None:
+        """Send, and keep an error answer's request for openapi/rid/get."""
+        rid = rid_of(reply.get("errmsg")) if isinstance(reply, dict) else None
+        if rid and caller:
+            world = self.server.state
+            body = encode(reply)  # type: ignore[arg-type]
+            world.rids.record(
+                rid,
+                caller,
+                {
+                    "invoke_time": int(world.now()),
+                    "cost_in_ms": int((time.perf_counter() - started) * 1000),
+                    "request_url": masked_url(call.path, call.query),
+                    "request_body": masked_body(call.body),
+                    "response_body": body.decode("utf-8"),
+                    "client_ip": self.client_address[0],
+                },
+                world.now(),
+            )
         self._send(reply)
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
@@ -86,7 +118,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             status, body, ctype, extra = reply.status, reply.body, reply.content_type, reply.headers
         else:
             status, extra = 200, {}
-            body = json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            body = encode(reply)
             ctype = "application/json; encoding=utf-8"  # WeChat's own (sic) header
         headers = {"Content-Type": ctype, "Content-Length": str(len(body)), **extra}
         headers["Date"] = self.date_time_string()

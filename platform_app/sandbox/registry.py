@@ -14,6 +14,8 @@ FIELD_TYPES: dict[str, type] = {
     "verify_type": int,
     "account_status": int,
     "func_info": list,
+    # The openids (of this account's users) who unfollowed; replaces the set.
+    "unsubscribed": list,
 }
 
 
@@ -30,6 +32,11 @@ def check_changes(changes: dict[str, object]) -> None:
             for i in value  # type: ignore[attr-defined]
         ):
             raise ValueError("func_info must be a list of permission-set ids")
+        if name == "unsubscribed" and not all(
+            isinstance(o, str)
+            for o in value  # type: ignore[attr-defined]
+        ):
+            raise ValueError("unsubscribed must be a list of openids")
 
 
 class AuthorizerRegistry:
@@ -83,7 +90,13 @@ class AuthorizerRegistry:
         check_changes(changes)
         with self.lock:
             account = self.authorizers[appid]
+            gone: list[str] = changes.get("unsubscribed", [])  # type: ignore[assignment]
+            strangers = set(gone) - set(account.users)
+            if strangers:
+                raise ValueError(f"not users of {appid}: {sorted(strangers)}")
             for name, value in changes.items():
+                if name == "unsubscribed":
+                    value = set(value)  # type: ignore[arg-type]
                 setattr(account, name, list(value) if name == "func_info" else value)
             return account
 

@@ -26,6 +26,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
     _parsed: dict[str, object] | int | None = field(default=None, init=False, repr=False)
 
     def json_body(self) -> dict[str, object]:

@@ -12,7 +12,7 @@ from .faults import FaultRule, Faults
 from .handler import SandboxHandler
 from .pusher import Pusher
 from .settings import Settings
-from .state import World
+from .state import ComponentIdentity, World
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ class SandboxServer(ThreadingHTTPServer):
             "consent_appid": consent_appid,
             "authorizers": authorizers,
             "counters": world.counters.snapshot(),
+            "quotas": world.quotas.snapshot(world.now()),
+            "rids": len(world.rids),
             "pushes": self.pushes,
             "settings": world.settings.as_dict(),
             "faults": self.faults.snapshot(),
@@ -142,16 +144,25 @@ def start_sandbox(
     *,
     seed: int | None = None,
     verbose: bool = False,
+    component: ComponentIdentity | None = None,
     **knobs: object,
 ) -> SandboxServer:
-    """Start a sandbox in background threads. `knobs` are Settings fields or FaultRule knobs."""
+    """Start a sandbox in background threads. `knobs` are Settings fields or FaultRule knobs.
+
+    `component` is the platform's identity (appid, secret, token, EncodingAESKey); the demo
+    values when None.
+    """
     setting_names = set(Settings.__dataclass_fields__)
     settings = Settings(ticket_interval=ticket_interval)
     settings.update({k: v for k, v in knobs.items() if k in setting_names})
     fault_knobs = {k: v for k, v in knobs.items() if k not in setting_names}
     FaultRule.from_dict(fault_knobs)  # refuse a bad knob before binding the port
     server = SandboxServer(
-        (host, port), world=World(settings), callback_url=callback_url, seed=seed, verbose=verbose
+        (host, port),
+        world=World(settings, component),
+        callback_url=callback_url,
+        seed=seed,
+        verbose=verbose,
     )
     if fault_knobs:
         server.set_faults(**fault_knobs)

@@ -12,7 +12,9 @@ from . import demo
 from .accounts import Authorizer
 from .counters import CallCounters
 from .errors import WeChatError
+from .quotas import QuotaBook
 from .registry import AuthorizerRegistry
+from .rids import RidLog
 from .settings import Settings
 from .tokens import TokenSlot, new_access_token, new_marked
 
@@ -40,14 +42,35 @@ class Consent:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class ComponentIdentity:
+    """Who the sandbox's component is: what it checks calls against and signs pushes with."""
+
+    appid: str = demo.COMPONENT_APPID
+    appsecret: str = demo.COMPONENT_APPSECRET
+    token: str = demo.COMPONENT_TOKEN
+    encoding_aes_key: str = demo.ENCODING_AES_KEY
+
+    def __post_init__(self) -> None:
+        for name in ("appid", "appsecret", "token"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"component {name} must be a non-empty string")
+        key = self.encoding_aes_key
+        if not isinstance(key, str) or len(key) != 43:
+            raise ValueError("EncodingAESKey must be 43 characters")
+
+
 class World(AuthorizerRegistry):
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, component: ComponentIdentity | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.settings = settings or Settings()
-        self.component_appid = demo.COMPONENT_APPID
-        self.component_appsecret = demo.COMPONENT_APPSECRET
-        self.component_token = demo.COMPONENT_TOKEN
-        self.encoding_aes_key = demo.ENCODING_AES_KEY
+        self.component = component or ComponentIdentity()
+        self.component_appid = self.component.appid
+        self.component_appsecret = self.component.appsecret
+        self.component_token = self.component.token
+        self.encoding_aes_key = self.component.encoding_aes_key
         self.consent_appid = demo.DEFAULT_CONSENT_APPID
         self.consent_func_info: list[int] | None = None
         self._clock_offset = 0.0
@@ -61,6 +84,8 @@ class World(AuthorizerRegistry):
         self.token_index: dict[str, str] = {}  # authorizer access token -> appid
         self.openid_index: dict[str, str] = {}  # openid -> appid
         self.counters = CallCounters(self.lock)
+        self.quotas = QuotaBook(self.lock, self.settings)
+        self.rids = RidLog(self.lock)
         for account in demo.DEMO_AUTHORIZERS.values():
             self.add_authorizer(demo.build_demo_authorizer(account))
 
@@ -146,10 +171,11 @@ class World(AuthorizerRegistry):
             self.pre_auth_codes[code] = self.now() + self.settings.pre_auth_code_ttl
             return code, int(self.settings.pre_auth_code_ttl)
 
-    def take_pre_auth_code(self, code: str) -> str | None:
-        """Use up a pre_auth_code; None when fine, else why the login page refuses it."""
+    def take_pre_auth_code(self, code: str, *, keep: bool = False) -> str | None:
+        """Use up a pre_auth_code (or only look, with keep=True, for the page's form); None when
+        fine, else why the login page refuses it."""
         with self.lock:
-            expires_at = self.pre_auth_codes.pop(code, None)
+            expires_at = (self.pre_auth_codes.get if keep else self.pre_auth_codes.pop)(code, None)
             if expires_at is None:
                 return "invalid"
             return "expired" if self.now() >= expires_at else None

@@ -4,10 +4,41 @@ import signal
 import threading
 from argparse import ArgumentParser
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from platform_app.sandbox.demo import COMPONENT_APPID, DEMO_AUTHORIZERS
+from platform_app.sandbox.demo import DEMO_AUTHORIZERS
 from platform_app.sandbox.server import start_sandbox
+from platform_app.sandbox.state import ComponentIdentity
+
+# Flag -> (ComponentIdentity field, the Django setting it defaults from).
+IDENTITY_FLAGS = {
+    "component_appid": ("appid", "WECHAT_COMPONENT_APPID"),
+    "component_secret": ("appsecret", "WECHAT_COMPONENT_APPSECRET"),
+    "component_token": ("token", "WECHAT_COMPONENT_TOKEN"),
+    "encoding_aes_key": ("encoding_aes_key", "WECHAT_COMPONENT_ENCODING_AES_KEY"),
+}
+
+
+def component_identity(opts: dict[str, object]) -> ComponentIdentity:
+    """The flags, else the project's settings (so pushes verify), else the sandbox's demo ones."""
+    values: dict[str, str] = {}
+    for flag, (field, setting) in IDENTITY_FLAGS.items():
+        value = opts.get(flag) or getattr(settings, setting, None)
+        if value:
+            values[field] = str(value)
+    return ComponentIdentity(**values)
+
+
+def daily_quota(specs: list[str] | None) -> dict[str, int]:
+    """`--daily-quota /cgi-bin/tags/getidlist=100` (repeatable) -> {path: limit}."""
+    quotas: dict[str, int] = {}
+    for spec in specs or []:
+        path, sep, limit = spec.partition("=")
+        if not sep or not limit.strip().isdigit():
+            raise CommandError(f"--daily-quota wants PATH=N, got {spec!r}")
+        quotas[path.strip()] = int(limit)
+    return quotas
 
 
 class Command(BaseCommand):
@@ -40,10 +71,28 @@ class Command(BaseCommand):
         world.add_argument("--pre-auth-code-ttl", type=float, default=600, metavar="SECONDS")
         world.add_argument("--synthetic-authorizers", type=int, default=0, metavar="N",
                            help="add N authorized synthetic accounts (benchmarks)")  # fmt: skip
+        world.add_argument(
+            "--daily-quota", action="append", metavar="PATH=N",
+            help="an authorizer's daily limit for a cgi path (repeatable), e.g. "
+            "/cgi-bin/tags/getidlist=1000",
+        )  # fmt: skip
+        world.add_argument(
+            "--no-interactive-login", dest="interactive_login", action="store_false",
+            help="the authorization page consents at once even for a browser",
+        )  # fmt: skip
+        identity = parser.add_argument_group(
+            "component identity (default: the project's WECHAT_COMPONENT_* settings)"
+        )
+        identity.add_argument("--component-appid")
+        identity.add_argument("--component-secret")
+        identity.add_argument("--component-token")
+        identity.add_argument("--encoding-aes-key")
         parser.add_argument("--verbose-log", action="store_true", help="log every request")
 
     def handle(self, *args: object, **opts: object) -> None:
         try:
+            component = component_identity(opts)
+            quotas = daily_quota(opts.get("daily_quota"))  # type: ignore[arg-type]
             server = start_sandbox(
                 str(opts["host"]),
                 int(opts["port"]),  # type: ignore[call-overload]
@@ -51,6 +100,9 @@ class Command(BaseCommand):
                 ticket_interval=opts["ticket_interval"],  # type: ignore[arg-type]
                 seed=opts["seed"],  # type: ignore[arg-type]
                 verbose=bool(opts["verbose_log"]),
+                component=component,
+                daily_quota=quotas,
+                interactive_login=bool(opts.get("interactive_login", True)),
                 token_ttl=opts["token_ttl"],
                 token_grace_seconds=opts["token_grace"],
                 rotate_refresh_token=bool(opts["rotate_refresh_token"]),
@@ -70,7 +122,7 @@ class Command(BaseCommand):
             server.state.add_synthetic(int(opts["synthetic_authorizers"]))  # type: ignore[call-overload]
 
         self.stdout.write(f"WeChat sandbox listening on {server.base_url}")
-        self.stdout.write(f"  component appid {COMPONENT_APPID}; demo authorizers:")
+        self.stdout.write(f"  component appid {component.appid}; demo authorizers:")
         for account in DEMO_AUTHORIZERS.values():
             self.stdout.write(f"    {account.appid}  {account.nick_name}")
         self.stdout.write(
