@@ -30,13 +30,13 @@ from authorizers.capabilities import (
     revocation_reason,
 )
 from authorizers.models import Authorizer
+from authorizers.services.request_token import RequestToken
 from authorizers.services.status import authorizer_mark_reauth_required, authorizer_mark_revoked
 from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.wechat import errors as wx
 
 from .capabilities import USER_TAGS
 from .client import TagClient
-from .tokens import RequestToken
 
 logger = logging.getLogger("tags")
 

@@ -39,7 +39,9 @@ def test_still_dead_after_refresh_is_not_retried_again(coffee, tenant, wechat_ap
     def useless_refresh(**kwargs):
         return AccessToken("still-dead", 10_000, timezone.now() + timedelta(hours=2))
 
-    monkeypatch.setattr("tags.tokens.authorizer_refresh_access_token", useless_refresh)
+    monkeypatch.setattr(
+        "authorizers.services.request_token.authorizer_refresh_access_token", useless_refresh
+    )
     _kill_our_token(wechat_api)
     response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
     assert response.status_code == 503 and int(response["Retry-After"]) >= 1

@@ -1,4 +1,5 @@
-"""An authorizer's token for the length of one request, shared by its threads.
+"""An authorizer's token for the length of one request, shared by its threads, and the one
+rule for calling WeChat with it (refresh once, retry once).
 
 A request takes the token once (no SQL while the cached one is valid). A dead-token answer
 renews it at most once per token version, whichever thread saw it first: the other threads
@@ -9,11 +10,15 @@ refresh. The refresh itself is single-flight across processes (authorizers.servi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
-from authorizers.models import Authorizer
-from authorizers.selectors.tenant import authorizer_cache_forget
-from authorizers.services.token_state import token_state_copy
-from authorizers.services.tokens import (
+from platform_app.wechat.errors import WeChatTokenInvalid
+
+from ..models import Authorizer
+from ..selectors.tenant import authorizer_cache_forget
+from .token_state import token_state_copy
+from .tokens import (
     AccessToken,
     authorizer_get_access_token,
     authorizer_refresh_access_token,
@@ -52,3 +57,18 @@ class RequestToken:
             self._token = token
             authorizer_cache_forget(appid=self.authorizer.appid)
             return token
+
+
+T = TypeVar("T")
+
+
+def authorizer_call(token: RequestToken, request: Callable[[str], T]) -> T:
+    """One WeChat call with the authorizer's token; on a dead token, refresh once, retry once.
+
+    Never more (SPEC section 5): a token still called dead after that is raised.
+    """
+    current = token.get()
+    try:
+        return request(current.token)
+    except WeChatTokenInvalid:
+        return request(token.renew(current).token)
