@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .account_type import authorizer_is_verified
 from .models import Authorizer
 from .permission_sets import OFFICIAL_ACCOUNT_PERMISSION_SETS
 
@@ -131,9 +132,7 @@ def capability_status(authorizer: Authorizer, capability: Capability) -> Capabil
                 f"Only Service Accounts can {action}; this is a Subscription Account.",
                 REFUSED_ACCOUNT,
             )
-    if capability.requires_verified and (
-        authorizer.verify_type is None or authorizer.verify_type == -1
-    ):
+    if capability.requires_verified and not authorizer_is_verified(authorizer):
         return CapabilityStatus(
             False, "The account has not completed WeChat verification.", REFUSED_ACCOUNT
         )
