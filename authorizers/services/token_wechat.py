@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
 from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_REFRESHES
+from platform_app.metrics import TOKEN_REFRESHES
 from platform_app.wechat.errors import (
     WeChatAuthorizationRevoked,
     WeChatBadResponse,
@@ -28,7 +28,6 @@ from platform_app.wechat.errors import (
 )
 
 from ..models import Authorizer
-from ..selectors import authorizer_count_needing_reauth
 from .token_errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,
@@ -36,6 +35,7 @@ from .token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
+from .token_gauges import authorizer_token_gauges_update
 from .token_state import RefreshAnswer, token_state_stop
 
 logger = logging.getLogger("authorizers.tokens")
@@ -134,6 +134,6 @@ def record_failure(failure: Failure) -> None:
     if isinstance(failure, AuthorizerUnavailable):
         TOKEN_REFRESHES.labels(failure.status).inc()
         if failure.status == Authorizer.Status.REAUTH_REQUIRED:
-            AUTHORIZERS_NEEDING_REAUTH.set(authorizer_count_needing_reauth())
+            authorizer_token_gauges_update()
         return
     TOKEN_REFRESHES.labels(failure.result.value).inc()
