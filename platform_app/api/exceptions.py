@@ -66,15 +66,16 @@ def seconds_until_wechat_quota_reset(now: dt.datetime | None = None) -> int:
 def _from_wechat(exc: wx.WeChatError) -> ApiError:
     answered = {"wechat_errcode": exc.errcode, "rid": exc.rid} if exc.errcode is not None else {}
     retry = settings.API_UPSTREAM_RETRY_AFTER_SECONDS
-    # A dead token reaches here only after the one refresh and retry (tags.services._call):
-    # WeChat still calls the renewed token dead, which nothing but a later attempt can fix.
-    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError | wx.WeChatTokenInvalid):
-        return UpstreamUnavailable(retry_after=retry, **answered)
+    # Worth a retry (wx.RETRY): a quota says when, as a rate limit; the rest is WeChat being
+    # unavailable for now (a dead token reaches here only after tags.services._call's one
+    # refresh and retry: nothing but a later attempt can fix it).
     if isinstance(exc, wx.WeChatQuotaExceeded):
         wait = seconds_until_wechat_quota_reset() if exc.errcode == 45009 else 60
         return RateLimited(
             "The account's WeChat API quota is used up.", retry_after=wait, **answered
         )
+    if wx.retry_kind(exc) is not wx.Retry.NEVER:
+        return UpstreamUnavailable(retry_after=retry, **answered)
     simple: list[tuple[type[wx.WeChatError], type[ApiError]]] = [
         (wx.WeChatInvalidOpenid, InvalidOpenid),
         (wx.WeChatOpenidMismatch, OpenidAppidMismatch),
