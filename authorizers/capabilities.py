@@ -150,5 +150,9 @@ def capability_require(authorizer: Authorizer, name: str) -> None:
         raise _REFUSAL_TYPES[status.refusal](status.reason)
 
 
-def refusal_error(refusal: str, reason: str, *, wechat_error: Exception | None = None):
-    return _REFUSAL_TYPES[refusal](reason, wechat_error=wechat_error)
+def authorizer_inactive_refusal(
+    status: str, *, wechat_error: Exception | None = None
+) -> AuthorizerInactive:
+    """The refusal of an account in a stopped `status`, the one capability_status gives it;
+    `wechat_error` when it was WeChat's answer that stopped it."""
+    return AuthorizerInactive(revocation_reason(status), wechat_error=wechat_error)

@@ -20,6 +20,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from authorizers.api.selectors import AuthorizerNotFound
 from authorizers.capabilities import (
     REFUSED_ACCOUNT,
     REFUSED_PERMISSION,
@@ -27,6 +28,8 @@ from authorizers.capabilities import (
     CapabilityRefused,
     revocation_reason,
 )
+from authorizers.models import Authorizer
+from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.db_locks import is_lock_timeout
 from platform_app.wechat import errors as wx
 
@@ -53,6 +56,29 @@ _REFUSALS: dict[str, type[ApiError]] = {
     REFUSED_REVOKED: AuthorizerRevoked,
 }
 
+# WeChat's answers about the account itself (61007, 48001, 61003, 61023): the refusal our own
+# capability check would have given, in the merchant's words. The callers that see them only
+# record what they mean for the account (tags.services stops it on 61003/61023).
+_WECHAT_REFUSALS: dict[type[wx.WeChatError], tuple[str, str]] = {
+    wx.WeChatPermissionSetMissing: (
+        REFUSED_PERMISSION,
+        "WeChat reports that the account did not grant the permission set this API needs. "
+        "Re-authorize and tick it.",
+    ),
+    wx.WeChatAccountNotEligible: (
+        REFUSED_ACCOUNT,
+        "WeChat reports that this account cannot use this API: only verified Service Accounts can.",
+    ),
+    wx.WeChatAuthorizationRevoked: (
+        REFUSED_REVOKED,
+        revocation_reason(Authorizer.Status.REVOKED),
+    ),
+    wx.WeChatRefreshTokenInvalid: (
+        REFUSED_REVOKED,
+        revocation_reason(Authorizer.Status.REAUTH_REQUIRED),
+    ),
+}
+
 _WECHAT_DAY = ZoneInfo("Asia/Shanghai")
 
 
@@ -76,13 +102,12 @@ def _from_wechat(exc: wx.WeChatError) -> ApiError:
         )
     if wx.retry_kind(exc) is not wx.Retry.NEVER:
         return UpstreamUnavailable(retry_after=retry, **answered)
+    for wechat_type, (refusal, reason) in _WECHAT_REFUSALS.items():
+        if isinstance(exc, wechat_type):
+            return _REFUSALS[refusal](reason, **answered)
     simple: list[tuple[type[wx.WeChatError], type[ApiError]]] = [
         (wx.WeChatInvalidOpenid, InvalidOpenid),
         (wx.WeChatOpenidMismatch, OpenidAppidMismatch),
-        (wx.WeChatPermissionSetMissing, PermissionNotGranted),
-        (wx.WeChatAccountNotEligible, AccountNotEligible),
-        (wx.WeChatAuthorizationRevoked, AuthorizerRevoked),
-        (wx.WeChatRefreshTokenInvalid, AuthorizerRevoked),
     ]
     for wechat_type, api_type in simple:
         if isinstance(exc, wechat_type):
@@ -130,9 +155,6 @@ def validation_message(detail, path: str = "") -> str:
 
 def api_error_from(exc: BaseException) -> ApiError | None:
     """The one mapping: domain, WeChat and DRF failures to ApiError; None when unexpected."""
-    from authorizers.api.selectors import AuthorizerNotFound
-    from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
-
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, AuthorizerNotFound):
