@@ -57,15 +57,11 @@ def _endpoint_name(path: str) -> str:
 
 class WeChatTransport:
     def __init__(
-        self,
-        config: TransportConfig,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
+        self, config: TransportConfig, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self.config = config
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._sleep = sleep  # tests pass a recorder: backoff without waiting
+        self._rng = random.Random()
         self.session = requests.Session()
         # Proxy settings are read once from settings, not from os.environ on every call
         # (requests' per-request environment scan is a measurable share of a lookup's CPU).
@@ -192,7 +188,6 @@ def masked_url(path: str, params: dict[str, str]) -> str:
     return mask_secrets(f"{path}?{query}" if query else path)
 
 
-_local = threading.local()
 _lock = threading.Lock()
 _shared: dict[tuple[int, TransportConfig], WeChatTransport] = {}
 
