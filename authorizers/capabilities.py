@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .account_type import authorizer_is_verified
 from .models import Authorizer
 from .permission_sets import OFFICIAL_ACCOUNT_PERMISSION_SETS
 
@@ -131,9 +132,7 @@ def capability_status(authorizer: Authorizer, capability: Capability) -> Capabil
                 f"Only Service Accounts can {action}; this is a Subscription Account.",
                 REFUSED_ACCOUNT,
             )
-    if capability.requires_verified and (
-        authorizer.verify_type is None or authorizer.verify_type == -1
-    ):
+    if capability.requires_verified and not authorizer_is_verified(authorizer):
         return CapabilityStatus(
             False, "The account has not completed WeChat verification.", REFUSED_ACCOUNT
         )
@@ -151,5 +150,9 @@ def capability_require(authorizer: Authorizer, name: str) -> None:
         raise _REFUSAL_TYPES[status.refusal](status.reason)
 
 
-def refusal_error(refusal: str, reason: str, *, wechat_error: Exception | None = None):
-    return _REFUSAL_TYPES[refusal](reason, wechat_error=wechat_error)
+def authorizer_inactive_refusal(
+    status: str, *, wechat_error: Exception | None = None
+) -> AuthorizerInactive:
+    """The refusal of an account in a stopped `status`, the one capability_status gives it;
+    `wechat_error` when it was WeChat's answer that stopped it."""
+    return AuthorizerInactive(revocation_reason(status), wechat_error=wechat_error)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from platform_app.component.services.token import ComponentTicketMissing
 from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatError
 
+from .account_type import authorizer_is_verified
 from .capabilities import capabilities_evaluate, capability_get
 from .models import Authorizer
 from .permission_sets import permission_set_labels
@@ -135,7 +136,7 @@ def onboarding_result_context(authorizer: Authorizer) -> dict:
         "granted": permission_set_labels(authorizer.permission_sets or []),
         "info_pending": authorizer.info_synced_at is None,
         "account_type": authorizer.get_service_type_display() if known_type else "",
-        "verified": authorizer.verify_type is not None and authorizer.verify_type != -1,
+        "verified": authorizer_is_verified(authorizer),
         "capabilities": onboarding_capabilities(authorizer),
     }
 

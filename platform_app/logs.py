@@ -1,5 +1,6 @@
 """Log plumbing: secrets never reach a handler, and production logs are JSON lines."""
 
+import contextvars
 import json
 import logging
 import re
@@ -66,3 +67,15 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = mask_secrets(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
+
+
+# Set by the request middleware (platform_app.ops.middleware) for each request; here, in the
+# bottom layer, because the logging config loads its filter before any app is ready.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = request_id_var.get()
+        return True

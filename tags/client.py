@@ -7,15 +7,15 @@ refresh-and-retry-once policy live in tags.services.
 from __future__ import annotations
 
 from platform_app.wechat.errors import WeChatBadResponse
-from platform_app.wechat.transport import WeChatTransport, get_transport
+from platform_app.wechat.transport import get_transport
 
 TAGS_GETIDLIST = "/cgi-bin/tags/getidlist"
 TAGS_GET = "/cgi-bin/tags/get"
 
 
 class TagClient:
-    def __init__(self, transport: WeChatTransport | None = None) -> None:
-        self.transport = transport or get_transport()
+    def __init__(self) -> None:
+        self.transport = get_transport()
 
     def get_tagid_list(self, *, access_token: str, openid: str) -> list[int]:
         payload = self.transport.post(

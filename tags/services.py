@@ -3,8 +3,9 @@
 Every entry point checks the capability from our own record first (SPEC section 5): a refused
 request spends no WeChat call. A dead-token answer refreshes once and retries once, never
 more. WeChat answers that concern the account rather than the openid (61007, 48001, 61003,
-61023) become the same domain errors the local check raises; 61003/61023 also stop the
-authorizer, so the next request is refused without a call.
+61023) end a bulk lookup; 61003/61023 also stop the authorizer (recorded through the
+authorizers' status service), so this and every later request is refused like any stopped
+account, without a call. Which API error each answer becomes is platform_app.api.exceptions'.
 """
 
 from __future__ import annotations
@@ -20,14 +21,9 @@ from django.core.cache import cache
 from django.db import connections
 
 from authorizers.capabilities import (
-    REFUSED_ACCOUNT,
-    REFUSED_PERMISSION,
-    REFUSED_REVOKED,
     CapabilityRefused,
+    authorizer_inactive_refusal,
     capability_require,
-    permission_reason,
-    refusal_error,
-    revocation_reason,
 )
 from authorizers.models import Authorizer
 from authorizers.services.request_token import RequestToken
@@ -47,6 +43,9 @@ _ACCOUNT_ERRORS = (
     AuthorizerUnavailable,
     AuthorizerTokenRefreshError,
     wx.WeChatQuotaExceeded,
+    # Our record of the grant or the account type is stale: every openid gets the same answer.
+    wx.WeChatPermissionSetMissing,
+    wx.WeChatAccountNotEligible,
     # Only escapes _call after its one refresh and retry: each later openid would refresh again.
     wx.WeChatTokenInvalid,
 )
@@ -59,26 +58,20 @@ class TagLookup:
     error: Exception | None = None
 
 
-def _account_error(authorizer: Authorizer, exc: wx.WeChatError) -> Exception | None:
-    """The domain error for an account-level WeChat answer; None for the others."""
+def _account_status_record(authorizer: Authorizer, exc: wx.WeChatError) -> str | None:
+    """Writes what an account-level WeChat answer says about the account: 61003 and 61023 stop
+    it (the status it now has is returned); 61007 and 48001 say our record is stale, which is
+    only logged (the next info sync corrects it). None when the account was not stopped."""
     if isinstance(exc, wx.WeChatPermissionSetMissing):
         logger.warning("%s: WeChat says 61007, our record of its grant is stale", authorizer.appid)
-        return refusal_error(REFUSED_PERMISSION, permission_reason(USER_TAGS), wechat_error=exc)
-    if isinstance(exc, wx.WeChatAccountNotEligible):
+    elif isinstance(exc, wx.WeChatAccountNotEligible):
         logger.warning("%s: WeChat says 48001, our record of its type is stale", authorizer.appid)
-        reason = (
-            "WeChat reports that this account cannot look up user tags: "
-            "only verified Service Accounts can."
-        )
-        return refusal_error(REFUSED_ACCOUNT, reason, wechat_error=exc)
-    if isinstance(exc, wx.WeChatAuthorizationRevoked):
+    elif isinstance(exc, wx.WeChatAuthorizationRevoked):
         authorizer_mark_revoked(authorizer_id=authorizer.pk)
-        reason = revocation_reason(Authorizer.Status.REVOKED)
-        return refusal_error(REFUSED_REVOKED, reason, wechat_error=exc)
-    if isinstance(exc, wx.WeChatRefreshTokenInvalid):
+        return Authorizer.Status.REVOKED
+    elif isinstance(exc, wx.WeChatRefreshTokenInvalid):
         authorizer_mark_reauth_required(authorizer_id=authorizer.pk)
-        reason = revocation_reason(Authorizer.Status.REAUTH_REQUIRED)
-        return refusal_error(REFUSED_REVOKED, reason, wechat_error=exc)
+        return Authorizer.Status.REAUTH_REQUIRED
     return None
 
 
@@ -91,13 +84,14 @@ def _call(token: RequestToken, request: Callable[[str], T]) -> T:
         except wx.WeChatTokenInvalid:
             return request(token.renew(current).token)
     except wx.WeChatError as exc:
-        domain = _account_error(token.authorizer, exc)
-        if domain is not None:
-            raise domain from exc
+        stopped = _account_status_record(token.authorizer, exc)
+        if stopped is not None:
+            # Stopped now: refused like any stopped account, WeChat's answer attached.
+            raise authorizer_inactive_refusal(stopped, wechat_error=exc) from exc
         raise
 
 
-def get_user_tagids(*, authorizer: Authorizer, openid: str) -> list[int]:
+def user_tagids_get(*, authorizer: Authorizer, openid: str) -> list[int]:
     capability_require(authorizer, USER_TAGS.name)
     client = TagClient()
     return _call(
@@ -143,7 +137,7 @@ def _is_account_level(exc: Exception) -> bool:
     return _is_domain(exc) or isinstance(exc, _ACCOUNT_ERRORS)
 
 
-def get_user_tagids_bulk(*, authorizer: Authorizer, openids: list[str]) -> list[TagLookup]:
+def user_tagids_get_bulk(*, authorizer: Authorizer, openids: list[str]) -> list[TagLookup]:
     """In request order; one openid's failure is its own. Duplicates are looked up once."""
     capability_require(authorizer, USER_TAGS.name)
     bulk = _Bulk(authorizer)
@@ -159,7 +153,7 @@ def _names_key(appid: str) -> str:
     return f"tags:names:{appid}"
 
 
-def get_tag_names(*, authorizer: Authorizer, expect_ids: tuple[int, ...] = ()) -> dict[int, str]:
+def tag_names_get(*, authorizer: Authorizer, expect_ids: tuple[int, ...] = ()) -> dict[int, str]:
     """The account's tag names, cached TAGS_NAMES_CACHE_SECONDS.
 
     A tag id missing from the cached names (a tag created since) refetches them once.

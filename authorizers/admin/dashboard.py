@@ -14,6 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from platform_app.component.services.token import component_ticket_expired
+
 from ..capabilities import capabilities_registered
 from ..models import Authorizer
 from ..selectors import dashboard as sel
@@ -21,7 +23,6 @@ from .labels import humanize_age, humanize_until
 
 CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 1000, 220, 40, 24, 10
 TICKET_FRESH_SECONDS = 30 * 60  # pushed every 10 minutes: 3 missed pushes is worth a look
-TICKET_LIFETIME_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,11 @@ def _component(*, with_last_event: bool) -> dict:
     event = sel.component_event_last() if with_last_event else None
     now = timezone.now()
     ticket_at = state.ticket_received_at if state else None
-    age = (now - ticket_at).total_seconds() if ticket_at else None
-    if age is None or age > TICKET_LIFETIME_SECONDS:
+    if ticket_at is None or component_ticket_expired(received_at=ticket_at, now=now):
         ticket_health = "bad"
     else:
-        ticket_health = "ok" if age <= TICKET_FRESH_SECONDS else "warn"
+        fresh = (now - ticket_at).total_seconds() <= TICKET_FRESH_SECONDS
+        ticket_health = "ok" if fresh else "warn"
     expires_at = state.access_token_expires_at if state else None
     return {
         "appid": state.component_appid if state else None,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from ..account_type import authorizer_verified
 from ..capabilities import Capability, capabilities_registered, capability_status
 from ..models import Authorizer
 from ..permission_sets import permission_set_labels
@@ -49,9 +50,10 @@ def account_type_label(authorizer: Authorizer) -> str:
 
 
 def verified_label(authorizer: Authorizer) -> str:
-    if authorizer.verify_type is None:
+    verified = authorizer_verified(authorizer)
+    if verified is None:
         return "Not synced yet"
-    return "Not verified" if authorizer.verify_type == -1 else "Verified"
+    return "Verified" if verified else "Not verified"
 
 
 def key_permission_sets() -> frozenset[int]:

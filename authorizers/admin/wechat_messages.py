@@ -29,7 +29,7 @@ def _wechat_sentence(exc: wx.WeChatError) -> str:
         return "WeChat says the merchant cancelled the authorization"
     if isinstance(exc, wx.WeChatRefreshTokenInvalid):
         return "WeChat no longer accepts the refresh token: the merchant must authorize again"
-    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError | wx.WeChatQuotaExceeded):
+    if wx.retry_kind(exc) is not wx.Retry.NEVER:  # WeChat's retry table: worth another try
         return "WeChat is busy or unreachable right now; try again in a minute"
     if isinstance(exc, wx.WeChatTicketInvalid):
         return "WeChat rejected the platform's verify ticket; wait for the next ticket push"

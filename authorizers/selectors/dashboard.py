@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from platform_app.component.models import ComponentEvent, ComponentState
 
+from ..account_type import VERIFIED_Q
 from ..capabilities import Capability
 from ..models import ApiCall, Authorizer, OwnershipConflict
 
@@ -31,7 +32,6 @@ ELIGIBILITY_KINDS: dict[str, str] = {
 }
 _ACTIVE = Q(status=Authorizer.Status.ACTIVE)
 _SERVICE = Q(service_type=Authorizer.ServiceType.SERVICE)
-_VERIFIED = Q(verify_type__isnull=False) & ~Q(verify_type=-1)
 
 
 def _granted_any(sets: frozenset[int]) -> Q:
@@ -52,7 +52,7 @@ def _granted_any(sets: frozenset[int]) -> Q:
 def authorizer_eligibility_q(*, capability: Capability, kind: str) -> Q:
     granted = _ACTIVE & _granted_any(capability.permission_sets)
     service = _SERVICE if capability.requires_service_account else Q()
-    verified = _VERIFIED if capability.requires_verified else Q()
+    verified = VERIFIED_Q if capability.requires_verified else Q()
     if kind == "inactive":
         return ~_ACTIVE
     if kind == "permission":
@@ -62,7 +62,7 @@ def authorizer_eligibility_q(*, capability: Capability, kind: str) -> Q:
     if kind == "not_service" and capability.requires_service_account:
         return granted & Q(service_type__isnull=False) & ~_SERVICE
     if kind == "unverified" and capability.requires_verified:
-        return granted & service & ~_VERIFIED
+        return granted & service & ~VERIFIED_Q
     if kind == "usable":
         return granted & service & verified
     return Q(pk__in=[])

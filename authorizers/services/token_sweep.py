@@ -21,14 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection
 
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZON
-
-from ..selectors.tokens import (
-    authorizer_count_needing_reauth,
-    authorizer_ids_with_unconfirmed_refresh,
-    authorizer_list_expiring,
-    authorizer_token_expiry_horizon,
-)
+from ..selectors.tokens import authorizer_ids_with_unconfirmed_refresh, authorizer_list_expiring
 from .token_errors import (
     RETRYABLE_RESULTS,
     AuthorizerTokenRefreshError,
@@ -47,14 +40,6 @@ _RETRY_MARK = "authorizers:token-refresh-busy:{}"
 
 def refresh_margin() -> timedelta:
     return timedelta(seconds=settings.AUTHORIZER_REFRESH_MARGIN_SECONDS)
-
-
-def authorizer_token_gauges_update() -> None:
-    """Seconds until the earliest expiry, and accounts needing re-authorization."""
-    horizon = authorizer_token_expiry_horizon()
-    if horizon is not None:
-        TOKEN_EXPIRY_HORIZON.set(horizon)
-    AUTHORIZERS_NEEDING_REAUTH.set(authorizer_count_needing_reauth())
 
 
 def authorizer_tokens_due(*, within: timedelta | None = None) -> list[list[int]]:

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
 from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_REFRESHES
+from platform_app.metrics import TOKEN_REFRESHES
 from platform_app.wechat.errors import (
+    Retry,
     WeChatAuthorizationRevoked,
     WeChatBadResponse,
     WeChatBusy,
@@ -25,10 +26,10 @@ from platform_app.wechat.errors import (
     WeChatRefreshTokenInvalid,
     WeChatTokenInvalid,
     WeChatTransportError,
+    retry_kind,
 )
 
 from ..models import Authorizer
-from ..selectors.tokens import authorizer_count_needing_reauth
 from .token_errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,
@@ -36,20 +37,29 @@ from .token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
+from .token_gauges import authorizer_token_gauges_update
 from .token_state import RefreshAnswer, token_state_stop
 
 logger = logging.getLogger("authorizers.tokens")
 
 Failure = AuthorizerTokenRefreshError | AuthorizerUnavailable
 
-# WeChat errors worth another try later, and the result each is counted as.
-_RETRYABLE: tuple[tuple[type[WeChatError], RefreshResult], ...] = (
+# Whether a WeChat error is retried is errors.RETRY's answer (anything but NEVER: the
+# transport already spent its in-place attempts); this only names the result it is counted as.
+_RETRY_RESULTS: tuple[tuple[type[WeChatError], RefreshResult], ...] = (
     (WeChatBusy, RefreshResult.BUSY),
     (WeChatTransportError, RefreshResult.TRANSPORT_ERROR),
     (WeChatQuotaExceeded, RefreshResult.QUOTA),
     # The component token was refreshed once by ComponentClient and is still refused.
     (WeChatTokenInvalid, RefreshResult.COMPONENT_UNAVAILABLE),
 )
+
+
+def _retry_result(exc: WeChatError) -> RefreshResult:
+    for error_type, result in _RETRY_RESULTS:
+        if isinstance(exc, error_type):
+            return result
+    return RefreshResult.BUSY  # a retryable class added to RETRY without a result of its own
 
 
 def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:
@@ -77,11 +87,10 @@ def authorizer_token_request(row: Authorizer) -> RefreshAnswer | Failure:
             str(exc), result=RefreshResult.COMPONENT_UNAVAILABLE
         ))  # fmt: skip
     except WeChatError as exc:
-        for error_type, result in _RETRYABLE:
-            if isinstance(exc, error_type):
-                return _note(row, AuthorizerTokenRefreshRetryable(
-                    str(exc), result=result, wechat_error=exc
-                ))  # fmt: skip
+        if retry_kind(exc) is not Retry.NEVER:
+            return _note(row, AuthorizerTokenRefreshRetryable(
+                str(exc), result=_retry_result(exc), wechat_error=exc
+            ))  # fmt: skip
         return _note(row, AuthorizerTokenRefreshFailed(
             str(exc), result=RefreshResult.ERROR, wechat_error=exc
         ))  # fmt: skip
@@ -134,6 +143,6 @@ def record_failure(failure: Failure) -> None:
     if isinstance(failure, AuthorizerUnavailable):
         TOKEN_REFRESHES.labels(failure.status).inc()
         if failure.status == Authorizer.Status.REAUTH_REQUIRED:
-            AUTHORIZERS_NEEDING_REAUTH.set(authorizer_count_needing_reauth())
+            authorizer_token_gauges_update()
         return
     TOKEN_REFRESHES.labels(failure.result.value).inc()

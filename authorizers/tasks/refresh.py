@@ -29,10 +29,10 @@ from ..services.token_errors import (
     AuthorizerUnavailable,
     RefreshResult,
 )
+from ..services.token_gauges import authorizer_token_gauges_update
 from ..services.token_sweep import (
     authorizer_token_busy_mark,
     authorizer_token_busy_unmark,
-    authorizer_token_gauges_update,
     authorizer_token_in_flight_seconds,
     authorizer_tokens_due,
     authorizer_tokens_refresh_many,

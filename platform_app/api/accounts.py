@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from authorizers.account_type import authorizer_verified
 from authorizers.capabilities import capabilities_evaluate
 from authorizers.models import Authorizer
 from authorizers.selectors.tenant import authorizer_list_for_merchant
@@ -47,12 +48,11 @@ class AuthorizerSerializer(serializers.Serializer):
 
 
 def _authorizer_out(authorizer: Authorizer) -> dict:
-    verify_type = authorizer.verify_type
     return {
         "appid": authorizer.appid,
         "nickname": authorizer.nickname,
         "account_type": _ACCOUNT_TYPES.get(authorizer.service_type),
-        "verified": None if verify_type is None else verify_type != -1,
+        "verified": authorizer_verified(authorizer),
         "permission_sets": sorted(authorizer.permission_sets or []),
         "status": authorizer.status,
         "capabilities": {

@@ -27,6 +27,7 @@ from authorizers.capabilities import (
     CapabilityRefused,
     revocation_reason,
 )
+from authorizers.models import Authorizer
 from authorizers.selectors.tenant import AuthorizerNotFound
 from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.db_locks import is_lock_timeout
@@ -55,6 +56,29 @@ _REFUSALS: dict[str, type[ApiError]] = {
     REFUSED_REVOKED: AuthorizerRevoked,
 }
 
+# WeChat's answers about the account itself (61007, 48001, 61003, 61023): the refusal our own
+# capability check would have given, in the merchant's words. The callers that see them only
+# record what they mean for the account (tags.services stops it on 61003/61023).
+_WECHAT_REFUSALS: dict[type[wx.WeChatError], tuple[str, str]] = {
+    wx.WeChatPermissionSetMissing: (
+        REFUSED_PERMISSION,
+        "WeChat reports that the account did not grant the permission set this API needs. "
+        "Re-authorize and tick it.",
+    ),
+    wx.WeChatAccountNotEligible: (
+        REFUSED_ACCOUNT,
+        "WeChat reports that this account cannot use this API: only verified Service Accounts can.",
+    ),
+    wx.WeChatAuthorizationRevoked: (
+        REFUSED_REVOKED,
+        revocation_reason(Authorizer.Status.REVOKED),
+    ),
+    wx.WeChatRefreshTokenInvalid: (
+        REFUSED_REVOKED,
+        revocation_reason(Authorizer.Status.REAUTH_REQUIRED),
+    ),
+}
+
 _WECHAT_DAY = ZoneInfo("Asia/Shanghai")
 
 
@@ -68,22 +92,22 @@ def seconds_until_wechat_quota_reset(now: dt.datetime | None = None) -> int:
 def _from_wechat(exc: wx.WeChatError) -> ApiError:
     answered = {"wechat_errcode": exc.errcode, "rid": exc.rid} if exc.errcode is not None else {}
     retry = settings.API_UPSTREAM_RETRY_AFTER_SECONDS
-    # A dead token reaches here only after the one refresh and retry (tags.services._call):
-    # WeChat still calls the renewed token dead, which nothing but a later attempt can fix.
-    if isinstance(exc, wx.WeChatBusy | wx.WeChatTransportError | wx.WeChatTokenInvalid):
-        return UpstreamUnavailable(retry_after=retry, **answered)
+    # Worth a retry (wx.RETRY): a quota says when, as a rate limit; the rest is WeChat being
+    # unavailable for now (a dead token reaches here only after tags.services._call's one
+    # refresh and retry: nothing but a later attempt can fix it).
     if isinstance(exc, wx.WeChatQuotaExceeded):
         wait = seconds_until_wechat_quota_reset() if exc.errcode == 45009 else 60
         return RateLimited(
             "The account's WeChat API quota is used up.", retry_after=wait, **answered
         )
+    if wx.retry_kind(exc) is not wx.Retry.NEVER:
+        return UpstreamUnavailable(retry_after=retry, **answered)
+    for wechat_type, (refusal, reason) in _WECHAT_REFUSALS.items():
+        if isinstance(exc, wechat_type):
+            return _REFUSALS[refusal](reason, **answered)
     simple: list[tuple[type[wx.WeChatError], type[ApiError]]] = [
         (wx.WeChatInvalidOpenid, InvalidOpenid),
         (wx.WeChatOpenidMismatch, OpenidAppidMismatch),
-        (wx.WeChatPermissionSetMissing, PermissionNotGranted),
-        (wx.WeChatAccountNotEligible, AccountNotEligible),
-        (wx.WeChatAuthorizationRevoked, AuthorizerRevoked),
-        (wx.WeChatRefreshTokenInvalid, AuthorizerRevoked),
     ]
     for wechat_type, api_type in simple:
         if isinstance(exc, wechat_type):

@@ -12,8 +12,8 @@ from django.utils.timesince import timesince, timeuntil
 from platform_app.admin_base import ReadOnlyAdmin
 
 from .models import ComponentEvent, ComponentState
+from .services.token import component_ticket_expired
 
-TICKET_LIFETIME_HOURS = 12
 # Keys a push may carry that are credentials; the receiver drops them, this is a second guard.
 _SECRET_PAYLOAD_KEYS = {"componentverifyticket", "authorizationcode", "preauthcode"}
 
@@ -30,8 +30,9 @@ class ComponentStateAdmin(ReadOnlyAdmin):
     def ticket_age(self, obj: ComponentState) -> str:
         if obj.ticket_received_at is None:
             return "none received yet"
-        age = timezone.now() - obj.ticket_received_at
-        state = "expired" if age.total_seconds() > TICKET_LIFETIME_HOURS * 3600 else "valid"
+        state = (
+            "expired" if component_ticket_expired(received_at=obj.ticket_received_at) else "valid"
+        )
         return f"received {timesince(obj.ticket_received_at)} ago ({state})"
 
     @admin.display(description="Access token")

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from platform_app.wechat.errors import WeChatTokenInvalid
-from platform_app.wechat.transport import WeChatTransport, get_transport
+from platform_app.wechat.transport import get_transport
 
 from .services import token as component_token
 
@@ -23,8 +23,8 @@ API_GET_AUTHORIZER_LIST = "/cgi-bin/component/api_get_authorizer_list"
 
 
 class ComponentClient:
-    def __init__(self, transport: WeChatTransport | None = None) -> None:
-        self.transport = transport or get_transport()
+    def __init__(self) -> None:
+        self.transport = get_transport()
         self.appid = settings.WECHAT_COMPONENT_APPID
 
     def _call(
@@ -70,5 +70,5 @@ class ComponentClient:
     def get_authorizer_info(self, authorizer_appid: str) -> dict[str, Any]:
         return self._call(API_GET_AUTHORIZER_INFO, {"authorizer_appid": authorizer_appid})
 
-    def get_authorizer_list(self, offset: int = 0, count: int = 500) -> dict[str, Any]:
+    def get_authorizer_list(self, *, offset: int, count: int) -> dict[str, Any]:
         return self._call(API_GET_AUTHORIZER_LIST, {"offset": offset, "count": count})

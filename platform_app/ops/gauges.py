@@ -1,25 +1,20 @@
-"""Gauges computed from the database when /metrics is scraped, so any web process is right."""
+"""Gauges computed from the database when /metrics is scraped, so any web process is right.
+
+What they count and how they are written is the authorizers' one writer; this only makes
+sure a failing query cannot fail the scrape.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from django.apps import apps
-from django.db.models import Min
-from django.utils import timezone
-
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZON
+from authorizers.services.token_gauges import authorizer_token_gauges_update
 
 logger = logging.getLogger(__name__)
 
 
 def refresh_gauges() -> None:
     try:
-        authorizer = apps.get_model("authorizers", "Authorizer")
-        active = authorizer.objects.filter(status="active", access_token_expires_at__isnull=False)
-        earliest = active.aggregate(earliest=Min("access_token_expires_at"))["earliest"]
-        if earliest is not None:
-            TOKEN_EXPIRY_HORIZON.set((earliest - timezone.now()).total_seconds())
-        AUTHORIZERS_NEEDING_REAUTH.set(authorizer.objects.filter(status="reauth_required").count())
+        authorizer_token_gauges_update()
     except Exception:  # a scrape must not fail because a gauge query did
         logger.exception("could not compute token gauges")

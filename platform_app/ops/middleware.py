@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import re
 import time
 import uuid
@@ -12,10 +10,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from platform_app.logs import request_id_var
 from platform_app.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from platform_app.ops import views
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -36,13 +34,6 @@ def metric_route(request: HttpRequest) -> str:
         return probe_route
     match = getattr(request, "resolver_match", None)
     return match.route if match is not None and match.route else OTHER
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(record, "request_id", None):
-            record.request_id = request_id_var.get()
-        return True
 
 
 class RequestMetricsMiddleware:

@@ -8,7 +8,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "mask_secrets": {"()": "platform_app.logs.MaskSecretsFilter"},
-        "request_id": {"()": "platform_app.ops.middleware.RequestIdFilter"},
+        "request_id": {"()": "platform_app.logs.RequestIdFilter"},
         "downgrade_to_warning": {"()": "platform_app.logs.DowngradeToWarningFilter"},
     },
     "formatters": {

@@ -7,6 +7,7 @@ appends to errmsg are kept for operators and for the merchant-facing error body.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 _RID_RE = re.compile(r"rid:\s*([0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8})")
 
@@ -19,8 +20,6 @@ def parse_rid(errmsg: str) -> str | None:
 class WeChatError(Exception):
     """Base of every WeChat failure. `errcode` is None when WeChat never answered."""
 
-    retryable = False
-
     def __init__(self, errmsg: str = "", *, errcode: int | None = None, api: str = "") -> None:
         self.errcode = errcode
         self.errmsg = errmsg
@@ -29,6 +28,11 @@ class WeChatError(Exception):
         code = f"{errcode} " if errcode is not None else ""
         super().__init__(f"{api}: {code}{errmsg}")
 
+    @property
+    def retryable(self) -> bool:
+        """Whether the transport retries it in place (see RETRY below)."""
+        return retry_kind(self) is Retry.NOW
+
 
 # --- WeChat did not answer usably -------------------------------------------------------
 class WeChatTransportError(WeChatError):
@@ -36,11 +40,11 @@ class WeChatTransportError(WeChatError):
 
 
 class WeChatTimeout(WeChatTransportError):
-    retryable = True
+    """No answer in time (connect or read)."""
 
 
 class WeChatConnectionError(WeChatTransportError):
-    retryable = True
+    """The connection failed or was reset."""
 
 
 class WeChatBadResponse(WeChatTransportError):
@@ -54,8 +58,6 @@ class WeChatAPIError(WeChatError):
 
 class WeChatBusy(WeChatAPIError):
     """-1 system error: WeChat asks to retry."""
-
-    retryable = True
 
 
 class WeChatTokenInvalid(WeChatAPIError):
@@ -135,6 +137,48 @@ ERRCODE_TYPES: dict[int, type[WeChatAPIError]] = {
     61011: WeChatBadRequest,
     40170: WeChatBadRequest,
 }
+
+
+class Retry(StrEnum):
+    """Whether a failed call is worth another attempt, and when."""
+
+    NOW = "now"  # transient: the transport retries in place, with backoff
+    LATER = "later"  # not in place: only after a wait (a queued retry, Retry-After)
+    NEVER = "never"  # the same request gets the same answer
+
+
+# The one classification every retry decision derives from: the transport's in-place
+# retries (NOW), the token refresh and Celery task retries (NOW or LATER: whatever survived
+# the transport's attempts), the merchant API's 503/429 (anything but NEVER). Looked up along
+# the class hierarchy: the nearest listed class decides, anything unlisted is NEVER.
+RETRY: dict[type[WeChatError], Retry] = {
+    WeChatTimeout: Retry.NOW,
+    WeChatConnectionError: Retry.NOW,
+    WeChatBusy: Retry.NOW,
+    # No usable answer of another kind (a 5xx, a redirect, a garbled body): repeating at once
+    # rarely helps, later may.
+    WeChatTransportError: Retry.LATER,
+    WeChatBadResponse: Retry.LATER,
+    # Quota (45009 daily, 45011 per minute): an attempt now only fails again.
+    WeChatQuotaExceeded: Retry.LATER,
+    # Never retried in place: the token's owner renews it once and repeats the call once
+    # (ComponentClient, tags.services). A token still refused after that is WeChat's trouble.
+    WeChatTokenInvalid: Retry.LATER,
+}
+
+
+def retry_kind(exc: BaseException) -> Retry:
+    """Retry.NOW, LATER or NEVER for `exc` (NEVER for anything that is not a WeChatError)."""
+    for cls in type(exc).__mro__:
+        if cls in RETRY:
+            return RETRY[cls]
+    return Retry.NEVER
+
+
+def retry_later_types() -> tuple[type[WeChatError], ...]:
+    """Every error class worth a later attempt (NOW included: it survived the transport's
+    retries), for `except` clauses and Celery's autoretry_for."""
+    return tuple(cls for cls, kind in RETRY.items() if kind is not Retry.NEVER)
 
 
 def error_for(errcode: int, errmsg: str, *, api: str = "") -> WeChatAPIError:

@@ -1,8 +1,9 @@
 """The one HTTP client every WeChat call goes through.
 
 WeChat answers HTTP 200 with an errcode in the JSON body, so success is decided by the body.
-Only -1, timeouts and connection errors are retried (bounded, exponential backoff with full
-jitter): a 4xxxx answer will not change on a retry, and retrying it only burns quota.
+Only what errors.RETRY classifies as Retry.NOW (-1, timeouts, connection errors) is retried
+here (bounded, exponential backoff with full jitter): a 4xxxx answer will not change on a
+retry, and retrying it only burns quota.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from platform_app.logs import mask_secrets
 from platform_app.metrics import WECHAT_CALLS, WECHAT_LATENCY
 
 from .errors import (
+    Retry,
     WeChatBadResponse,
     WeChatConnectionError,
     WeChatError,
     WeChatTimeout,
     error_for,
+    retry_kind,
 )
 
 logger = logging.getLogger("platform_app.wechat")
@@ -54,15 +57,11 @@ def _endpoint_name(path: str) -> str:
 
 class WeChatTransport:
     def __init__(
-        self,
-        config: TransportConfig,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
+        self, config: TransportConfig, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self.config = config
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._sleep = sleep  # tests pass a recorder: backoff without waiting
+        self._rng = random.Random()
         self.session = requests.Session()
         # Proxy settings are read once from settings, not from os.environ on every call
         # (requests' per-request environment scan is a measurable share of a lookup's CPU).
@@ -97,7 +96,7 @@ class WeChatTransport:
             try:
                 return self._attempt(method, path, params or {}, body)
             except WeChatError as exc:
-                if not exc.retryable or attempt == attempts:
+                if retry_kind(exc) is not Retry.NOW or attempt == attempts:
                     raise
                 delay = self._backoff(attempt)
                 logger.warning(
@@ -189,7 +188,6 @@ def masked_url(path: str, params: dict[str, str]) -> str:
     return mask_secrets(f"{path}?{query}" if query else path)
 
 
-_local = threading.local()
 _lock = threading.Lock()
 _shared: dict[tuple[int, TransportConfig], WeChatTransport] = {}
 

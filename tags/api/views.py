@@ -19,7 +19,7 @@ from platform_app.api.schema import (
 )
 from platform_app.api.views import MerchantApiView
 
-from ..services import get_tag_names, get_user_tagids, get_user_tagids_bulk
+from ..services import tag_names_get, user_tagids_get, user_tagids_get_bulk
 
 # WeChat's openids are 28 characters today; SPEC 4.3 allows 20 to 64 of these.
 OPENID_REGEX = r"^[A-Za-z0-9_-]{20,64}$"
@@ -115,10 +115,10 @@ class UserTagsView(MerchantApiView):
             raise api.InvalidRequest('expand: The only expansion is "names".')
         authorizer = self.authorizer(appid)
         request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
-        tagids = get_user_tagids(authorizer=authorizer, openid=openid)
+        tagids = user_tagids_get(authorizer=authorizer, openid=openid)
         body = {"openid": openid, "tagid_list": tagids}
         if expand == "names":
-            names = get_tag_names(authorizer=authorizer, expect_ids=tuple(tagids))
+            names = tag_names_get(authorizer=authorizer, expect_ids=tuple(tagids))
             body["tags"] = [{"id": tagid, "name": names.get(tagid)} for tagid in tagids]
         return Response(body)
 
@@ -176,7 +176,7 @@ class UserTagsBulkView(MerchantApiView):
         request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
         results = []
         retry_after = 0
-        for lookup in get_user_tagids_bulk(authorizer=authorizer, openids=openids):
+        for lookup in user_tagids_get_bulk(authorizer=authorizer, openids=openids):
             if lookup.error is None:
                 results.append({"openid": lookup.openid, "tagid_list": lookup.tagid_list})
                 continue

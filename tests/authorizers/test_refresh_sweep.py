@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from authorizers.models import Authorizer
+from authorizers.services.token_gauges import authorizer_token_gauges_update
 from authorizers.services.token_sweep import (
     authorizer_token_busy_mark,
-    authorizer_token_gauges_update,
     authorizer_tokens_due,
     authorizer_tokens_refresh_many,
 )

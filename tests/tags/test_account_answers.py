@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from authorizers.capabilities import AuthorizerInactive
 from authorizers.models import Authorizer, Merchant
-from tags.services import get_user_tagids
+from tags.services import user_tagids_get
 
 OPENID = "oAbcdefghijklmnopqrstuvwxyz9"
 BASE = "https://wechat.test"
@@ -49,7 +49,7 @@ def test_account_gone_stops_the_authorizer(account, errcode, status, message):
         ],
     )
     with pytest.raises(AuthorizerInactive) as raised:
-        get_user_tagids(authorizer=account, openid=OPENID)
+        user_tagids_get(authorizer=account, openid=OPENID)
     assert raised.value.wechat_error.errcode == errcode
     account.refresh_from_db()
     assert account.status == status and account.access_token == ""
@@ -69,5 +69,5 @@ def test_malformed_answer_is_upstream_unavailable(account):
 
     responses.post(f"{BASE}/cgi-bin/tags/getidlist", json={"tagid_list": "2,100"})
     with pytest.raises(WeChatBadResponse) as raised:
-        get_user_tagids(authorizer=account, openid=OPENID)
+        user_tagids_get(authorizer=account, openid=OPENID)
     assert api_error_from(raised.value).code == "upstream_unavailable"

@@ -108,12 +108,12 @@ def test_token_still_dead_in_a_bulk_refreshes_once_for_the_whole_request(
 
 def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
     from authorizers.services.tokens import authorizer_refresh_access_token
-    from tags.services import get_user_tagids
+    from tags.services import user_tagids_get
 
     stale = coffee  # an instance holding the token of version N
     authorizer_refresh_access_token(authorizer_id=coffee.pk, force=True)  # a worker: N+1
     refreshes = _refreshes(wechat_api)
-    assert get_user_tagids(authorizer=stale, openid=OPENID) == [2, 100]
+    assert user_tagids_get(authorizer=stale, openid=OPENID) == [2, 100]
     assert _refreshes(wechat_api) == refreshes  # took the row's token, no WeChat refresh
     assert getidlist_calls(wechat_api) == 2
 

@@ -26,6 +26,9 @@ from ..models import ComponentState
 logger = logging.getLogger(__name__)
 
 API_COMPONENT_TOKEN = "/cgi-bin/component/api_component_token"
+# WeChat's lifetime of a component_verify_ticket: the one definition in the product (the
+# component admin and the operators' dashboard judge a ticket by it too; the sandbox, a
+# separate world, keeps its own).
 TICKET_LIFETIME = timedelta(hours=12)
 # Fetch a new token when less than this is left: callers never hold one that dies mid-call.
 TOKEN_SAFETY_MARGIN = timedelta(minutes=5)
@@ -64,6 +67,11 @@ def component_ticket_store(*, ticket: str, received_at: datetime) -> bool:
         state.ticket_received_at = received_at
         state.save(update_fields=["verify_ticket", "ticket_received_at", "updated_at"])
     return True
+
+
+def component_ticket_expired(*, received_at: datetime, now: datetime | None = None) -> bool:
+    """Whether a ticket received at `received_at` is past TICKET_LIFETIME."""
+    return received_at + TICKET_LIFETIME < (now or timezone.now())
 
 
 def _usable(token: str, expires_at: datetime | None, margin: timedelta) -> bool:
@@ -121,7 +129,7 @@ def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: b
 
 def _fetch(state: ComponentState) -> tuple[str, datetime]:
     if not state.verify_ticket or (
-        state.ticket_received_at and state.ticket_received_at + TICKET_LIFETIME < timezone.now()
+        state.ticket_received_at and component_ticket_expired(received_at=state.ticket_received_at)
     ):
         raise ComponentTicketMissing(
             "No valid component_verify_ticket has been received yet: check that WeChat can "
