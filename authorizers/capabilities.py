@@ -33,6 +33,8 @@ class Capability:
     requires_verified: bool = True
     # Completes "Only Service Accounts can ..." in a reason.
     action: str = ""
+    # The WeChat API paths it calls on the account's behalf: whose daily quota it spends.
+    apis: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,3 +158,8 @@ def authorizer_inactive_refusal(
     """The refusal of an account in a stopped `status`, the one capability_status gives it;
     `wechat_error` when it was WeChat's answer that stopped it."""
     return AuthorizerInactive(revocation_reason(status), wechat_error=wechat_error)
+
+
+def capability_apis() -> list[str]:
+    """Every WeChat API the registered capabilities call, once each, in registration order."""
+    return list(dict.fromkeys(api for c in _registry.values() for api in c.apis))

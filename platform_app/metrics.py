@@ -19,6 +19,20 @@ TOKEN_EXPIRY_HORIZON = Gauge(
     "Seconds until the earliest authorizer_access_token of an active authorizer expires",
     multiprocess_mode="livemostrecent",
 )
+# Per API, never per account (there may be a million): how many accounts WeChat stopped, and
+# how many were above 80% of their daily quota at their last reading.
+QUOTA_STOPPED_ACCOUNTS = Gauge(
+    "wechat_quota_stopped_accounts",
+    "Accounts whose daily WeChat quota for an API is used up (45009), refused locally",
+    ["api"],
+    multiprocess_mode="livemostrecent",
+)
+QUOTA_ACCOUNTS_ABOVE_80 = Gauge(
+    "wechat_quota_accounts_above_80_percent",
+    "Accounts above 80% of an API's daily WeChat quota at their last reading",
+    ["api"],
+    multiprocess_mode="livemostrecent",
+)
 AUTHORIZERS_NEEDING_REAUTH = Gauge(
     "authorizers_needing_reauthorization",
     "Authorizers whose refresh token WeChat rejected",

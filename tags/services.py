@@ -1,4 +1,5 @@
-"""User tags on behalf of an authorizer: getidlist (one and bulk) and the account's tag names.
+"""User tags on behalf of an authorizer: getidlist (one), user/info/batchget (bulk) and the
+account's tag names.
 
 Every entry point checks the capability from our own record first (SPEC section 5): a refused
 request spends no WeChat call. A dead-token answer refreshes once and retries once, never
@@ -26,13 +27,13 @@ from authorizers.capabilities import (
     capability_require,
 )
 from authorizers.models import Authorizer
-from authorizers.services.request_token import RequestToken
+from authorizers.services.request_token import RequestToken, authorizer_call
 from authorizers.services.status import authorizer_mark_reauth_required, authorizer_mark_revoked
 from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.wechat import errors as wx
 
 from .capabilities import USER_TAGS
-from .client import TagClient
+from .client import BATCHGET_MAX, TAGS_GET, TAGS_GETIDLIST, USER_INFO_BATCHGET, TagClient
 
 logger = logging.getLogger("tags")
 
@@ -75,14 +76,11 @@ def _account_status_record(authorizer: Authorizer, exc: wx.WeChatError) -> str |
     return None
 
 
-def _call(token: RequestToken, request: Callable[[str], T]) -> T:
-    """One WeChat call with the authorizer's token; on a dead token, refresh once, retry once."""
-    current = token.get()
+def _call(token: RequestToken, api: str, request: Callable[[str], T]) -> T:
+    """authorizer_call (local quota stop, refresh once and retry once), plus what an
+    account-level answer means for the account."""
     try:
-        try:
-            return request(current.token)
-        except wx.WeChatTokenInvalid:
-            return request(token.renew(current).token)
+        return authorizer_call(token, api, request)
     except wx.WeChatError as exc:
         stopped = _account_status_record(token.authorizer, exc)
         if stopped is not None:
@@ -96,37 +94,91 @@ def user_tagids_get(*, authorizer: Authorizer, openid: str) -> list[int]:
     client = TagClient()
     return _call(
         RequestToken(authorizer),
+        TAGS_GETIDLIST,
         lambda access_token: client.get_tagid_list(access_token=access_token, openid=openid),
     )
 
 
 class _Bulk:
-    """One bulk lookup: a shared token, and the first account-level error, which ends it."""
+    """One bulk lookup through user/info/batchget (100 followers a call, SPEC section 10): a
+    shared token, and the first account-level error, which ends it.
+
+    A batch WeChat refuses as a whole (40003/49003: one openid in it is not this account's
+    follower) is split in halves until each culprit stands alone: a few calls instead of one
+    per openid, and every item gets its own answer, as getidlist would give it.
+    """
 
     def __init__(self, authorizer: Authorizer) -> None:
         self.token = RequestToken(authorizer)
         self.client = TagClient()
         self.stopped: Exception | None = None
 
-    def lookup(self, openid: str) -> TagLookup:
-        if self.stopped is not None:
-            return TagLookup(openid, error=self.stopped)
+    def batch(self, openids: list[str]) -> list[TagLookup]:
         try:
-            tagids = _call(
-                self.token,
-                lambda token: self.client.get_tagid_list(access_token=token, openid=openid),
-            )
-            return TagLookup(openid, tagid_list=tagids)
-        except Exception as exc:
-            if _is_account_level(exc):
-                self.stopped = exc
-            if not isinstance(exc, wx.WeChatError | AuthorizerUnavailable) and not _is_domain(exc):
-                logger.exception("bulk lookup of one openid failed unexpectedly")
-            return TagLookup(openid, error=exc)
+            return self._lookup(openids)
         finally:
             # A refresh or a status change may have opened this thread's own connection.
             for connection in connections.all(initialized_only=True):
                 connection.close()
+
+    def _lookup(self, openids: list[str]) -> list[TagLookup]:
+        outcome = self._try(openids)
+        return self._split(openids, outcome) if isinstance(outcome, _Refused) else outcome
+
+    def _split(self, openids: list[str], refused: _Refused) -> list[TagLookup]:
+        """`openids` was refused as a whole: find the culprits. Halves first (one culprit in a
+        hundred costs about 15 calls); when both halves fail too, culprits are many and each
+        openid is asked alone (about n calls, as many as getidlist would have cost)."""
+        if len(openids) == 1:
+            return [TagLookup(openids[0], error=refused.error)]
+        half = len(openids) // 2
+        halves = [openids[:half], openids[half:]]
+        outcomes = [self._try(part) for part in halves]
+        if all(isinstance(outcome, _Refused) for outcome in outcomes):
+            return [item for part in halves for openid in part for item in self._single(openid)]
+        found: list[TagLookup] = []
+        for part, outcome in zip(halves, outcomes, strict=True):
+            found += self._split(part, outcome) if isinstance(outcome, _Refused) else outcome
+        return found
+
+    def _single(self, openid: str) -> list[TagLookup]:
+        outcome = self._try([openid])
+        return (
+            [TagLookup(openid, error=outcome.error)] if isinstance(outcome, _Refused) else outcome
+        )
+
+    def _try(self, openids: list[str]) -> list[TagLookup] | _Refused:
+        """One batchget call: the items, or _Refused when WeChat refused the batch for an
+        openid in it. An account-level failure ends the whole bulk (every item gets it)."""
+        if self.stopped is not None:
+            return [TagLookup(openid, error=self.stopped) for openid in openids]
+        try:
+            found = _call(
+                self.token,
+                USER_INFO_BATCHGET,
+                lambda token: self.client.batchget_tagid_lists(access_token=token, openids=openids),
+            )
+        except (wx.WeChatInvalidOpenid, wx.WeChatOpenidMismatch) as exc:
+            return _Refused(exc)
+        except Exception as exc:
+            if _is_account_level(exc):
+                self.stopped = exc
+            if not isinstance(exc, wx.WeChatError | AuthorizerUnavailable) and not _is_domain(exc):
+                logger.exception("bulk lookup of one batch failed unexpectedly")
+            return [TagLookup(openid, error=exc) for openid in openids]
+        return [_item(openid, found[openid]) for openid in openids]
+
+
+@dataclass(frozen=True)
+class _Refused:
+    error: wx.WeChatError
+
+
+def _item(openid: str, tagids: list[int] | None) -> TagLookup:
+    if tagids is None:
+        error = wx.WeChatUserNotFollowing("subscribe: 0", api=USER_INFO_BATCHGET)
+        return TagLookup(openid, error=error)
+    return TagLookup(openid, tagid_list=tagids)
 
 
 def _is_domain(exc: Exception) -> bool:
@@ -143,9 +195,12 @@ def user_tagids_get_bulk(*, authorizer: Authorizer, openids: list[str]) -> list[
     bulk = _Bulk(authorizer)
     bulk.token.get()  # a revoked or unrefreshable account fails the request, not each item
     unique = list(dict.fromkeys(openids))
-    workers = max(1, min(settings.TAGS_BULK_CONCURRENCY, len(unique)))
+    batches = [
+        unique[start : start + BATCHGET_MAX] for start in range(0, len(unique), BATCHGET_MAX)
+    ]
+    workers = max(1, min(settings.TAGS_BULK_CONCURRENCY, len(batches)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tags-bulk") as pool:
-        found = dict(zip(unique, pool.map(bulk.lookup, unique), strict=True))
+        found = {item.openid: item for items in pool.map(bulk.batch, batches) for item in items}
     return [found[openid] for openid in openids]
 
 
@@ -165,6 +220,8 @@ def tag_names_get(*, authorizer: Authorizer, expect_ids: tuple[int, ...] = ()) -
         if all(tagid in names for tagid in expect_ids):
             return names
     client = TagClient()
-    names = _call(RequestToken(authorizer), lambda token: client.get_tags(access_token=token))
+    names = _call(
+        RequestToken(authorizer), TAGS_GET, lambda token: client.get_tags(access_token=token)
+    )
     cache.set(_names_key(authorizer.appid), list(names.items()), settings.TAGS_NAMES_CACHE_SECONDS)
     return names

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from platform_app.admin_base import ReadOnlyAdmin
 
-from ..models import ApiCall
+from ..models import ApiCall, Authorizer
+from ..services.quota import authorizer_rid_explain
+from .authorizer_actions import EXPECTED
+from .wechat_messages import action_failure_message
+
+MAX_RIDS = 10  # each one is a WeChat call made inside this request
 
 
 @admin.register(ApiCall)
@@ -21,6 +31,35 @@ class ApiCallAdmin(ReadOnlyAdmin):
     exclude = ("api_key",)
     readonly_fields = ("key",)
     show_full_result_count = False
+    actions = ["explain_rid"]
+
+    @admin.action(description="Ask WeChat about this rid", permissions=["view"])
+    def explain_rid(self, request: HttpRequest, queryset: QuerySet[ApiCall]):
+        """openapi/rid/get with the account's token: what WeChat recorded for the call."""
+        calls = list(queryset.exclude(rid="")[: MAX_RIDS + 1])
+        if not calls or len(calls) > MAX_RIDS:
+            self.message_user(
+                request, f"Select 1 to {MAX_RIDS} calls that have a rid.", messages.ERROR
+            )
+            return None
+        answers = []
+        for call in calls:
+            authorizer = Authorizer.objects.filter(appid=call.authorizer_appid).first()
+            try:
+                if authorizer is None:
+                    raise LookupError("the account is no longer stored")
+                recorded = authorizer_rid_explain(authorizer_id=authorizer.pk, rid=call.rid)
+                text = json.dumps(recorded, ensure_ascii=False, indent=2, sort_keys=True)
+            except (*EXPECTED, LookupError) as exc:
+                text = f"WeChat could not tell: {action_failure_message(exc)}"
+            answers.append((call, text))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "What WeChat recorded",
+            "opts": self.model._meta,
+            "answers": answers,
+        }
+        return TemplateResponse(request, "admin/authorizers/apicall/explain_rid.html", context)
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, obj: ApiCall) -> str:

@@ -13,8 +13,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..capabilities import Capability, capabilities_registered
 from ..models import Authorizer
-from ..selectors.dashboard import authorizer_recent_api_calls, authorizer_recent_events
-from .authorizer_actions import mark_revoked, refresh_token_now, sync_info
+from ..selectors.dashboard import (
+    authorizer_quota_readings,
+    authorizer_recent_api_calls,
+    authorizer_recent_events,
+)
+from ..services.quota import QUOTA_RESETS_PER_MONTH, authorizer_quota_resets_used
+from .authorizer_actions import (
+    check_quota,
+    mark_revoked,
+    refresh_token_now,
+    reset_quota,
+    sync_info,
+)
 from .filters import EligibilityFilter
 from .labels import (
     account_type_label,
@@ -46,7 +57,7 @@ class AuthorizerAdmin(admin.ModelAdmin):
     search_fields = ("appid", "nickname")
     list_select_related = ("merchant",)
     list_per_page = 50
-    actions = (refresh_token_now, sync_info, mark_revoked)
+    actions = (refresh_token_now, sync_info, check_quota, reset_quota, mark_revoked)
     exclude = SECRET_FIELDS
     change_form_template = "admin/authorizers/authorizer/change_form.html"
     fieldsets = (
@@ -97,6 +108,10 @@ class AuthorizerAdmin(admin.ModelAdmin):
             extra |= {
                 "recent_calls": authorizer_recent_api_calls(authorizer=authorizer),
                 "recent_events": authorizer_recent_events(authorizer=authorizer),
+                "quota_readings": authorizer_quota_readings(authorizer=authorizer),
+                "quota_resets_used": authorizer_quota_resets_used(authorizer),
+                "quota_resets_limit": QUOTA_RESETS_PER_MONTH,
+                "quota_stops": sorted((authorizer.quota_stops or {}).items()),
                 "object_actions": [(a.__name__, a.short_description) for a in self.actions],
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             }

@@ -18,6 +18,11 @@ from platform_app.wechat.errors import WeChatError
 
 from ..models import Authorizer
 from ..permission_sets import permission_set_labels
+from ..services.quota import (
+    QUOTA_RESETS_PER_MONTH,
+    authorizer_quota_clear,
+    authorizer_quota_list,
+)
 from ..services.status import authorizer_mark_revoked
 from ..services.sync import authorizer_sync_info
 from ..services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
@@ -107,3 +112,24 @@ def mark_revoked(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer
 
     _each(request, queryset, "mark revoked", work)
     return None
+
+
+@admin.action(description="Check WeChat quota now", permissions=["view"])
+def check_quota(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer]) -> None:
+    def work(authorizer_id: int) -> str:
+        quotas = authorizer_quota_list(authorizer=Authorizer.objects.get(pk=authorizer_id))
+        return "; ".join(f"{q.api}: {q.used} of {q.daily_limit} used" for q in quotas) + "."
+
+    _each(request, queryset, "quota check", work)
+
+
+@admin.action(description="Reset WeChat quota (10 a month)", permissions=["change"])
+def reset_quota(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer]) -> None:
+    def work(authorizer_id: int) -> str:
+        used = authorizer_quota_clear(authorizer_id=authorizer_id)
+        return (
+            f"WeChat quotas reset; calls refused after a 45009 go through again. "
+            f"{used} of {QUOTA_RESETS_PER_MONTH} resets used this month."
+        )
+
+    _each(request, queryset, "quota reset", work)

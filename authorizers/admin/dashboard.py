@@ -158,6 +158,7 @@ def _authorizer_sections() -> dict:
         "expiring": expiring,
         "needing_reauth": sel.authorizer_list_needing_reauth(),
         "conflicts": sel.ownership_conflict_list_open(),
+        "quota_warnings": sel.quota_reading_list_above(),
     }
 
 

@@ -29,6 +29,15 @@ def _wechat_sentence(exc: wx.WeChatError) -> str:
         return "WeChat says the merchant cancelled the authorization"
     if isinstance(exc, wx.WeChatRefreshTokenInvalid):
         return "WeChat no longer accepts the refresh token: the merchant must authorize again"
+    if isinstance(exc, wx.WeChatQuotaResetLimit):
+        return (
+            "WeChat refused: the account used all 10 quota resets of this month; its quotas "
+            "reset on their own at midnight, China time"
+        )
+    if isinstance(exc, wx.WeChatRidUnknown):
+        return "WeChat knows no such call of this account (rids are kept 7 days)"
+    if isinstance(exc, wx.WeChatQuotaExceeded) and exc.errcode == 45009:
+        return "the account's WeChat quota for this API is used up until midnight, China time"
     if wx.retry_kind(exc) is not wx.Retry.NEVER:  # WeChat's retry table: worth another try
         return "WeChat is busy or unreachable right now; try again in a minute"
     if isinstance(exc, wx.WeChatTicketInvalid):

@@ -3,6 +3,7 @@ from .api_key import ApiKey
 from .authorizer import Authorizer
 from .merchant import Merchant
 from .onboarding import AuthorizationAttempt, OwnershipConflict, RefreshIntent
+from .quota import QuotaReading
 
 __all__ = [
     "ApiCall",
@@ -11,5 +12,6 @@ __all__ = [
     "Authorizer",
     "Merchant",
     "OwnershipConflict",
+    "QuotaReading",
     "RefreshIntent",
 ]

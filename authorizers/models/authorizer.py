@@ -46,6 +46,12 @@ class Authorizer(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_refresh_error = models.CharField(max_length=300, blank=True, default="")
 
+    # WeChat quota (SPEC 10): {cgi_path: {"until": ISO time, "rid": ...}} after a 45009, so later
+    # calls of that API are refused locally until WeChat's midnight; cached with the row, so the
+    # check costs no query. And the quota resets we spent: {"month": "YYYY-MM", "count": n}.
+    quota_stops = models.JSONField(default=dict, blank=True)
+    quota_resets = models.JSONField(default=dict, blank=True)
+
     authorized_at = models.DateTimeField(null=True, blank=True)
     info_synced_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

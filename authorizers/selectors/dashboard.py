@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from platform_app.component.models import ComponentEvent, ComponentState
 
 from ..account_type import VERIFIED_Q
 from ..capabilities import Capability
-from ..models import ApiCall, Authorizer, OwnershipConflict
+from ..models import ApiCall, Authorizer, OwnershipConflict, QuotaReading
 
 ELIGIBILITY_KINDS: dict[str, str] = {
     "usable": "Usable",
@@ -158,3 +158,39 @@ def authorizer_recent_events(
     *, authorizer: Authorizer, limit: int = 20
 ) -> QuerySet[ComponentEvent]:
     return ComponentEvent.objects.filter(authorizer_appid=authorizer.appid)[:limit]
+
+
+# --- WeChat quota -------------------------------------------------------------------------
+QUOTA_WARNING_SHARE = 0.8
+
+
+def authorizer_quota_readings(*, authorizer: Authorizer) -> list[QuotaReading]:
+    return list(QuotaReading.objects.filter(authorizer=authorizer).order_by("api"))
+
+
+def quota_reading_list_above(*, share: float = QUOTA_WARNING_SHARE, limit: int = 20) -> list:
+    """Accounts whose last reading of any API's quota is above `share` used, fullest first."""
+    return list(
+        QuotaReading.objects.filter(daily_limit__gt=0, used__gt=F("daily_limit") * share)
+        .select_related("authorizer__merchant")
+        .order_by(-(F("used") * 1.0 / F("daily_limit")), "id")[:limit]
+    )
+
+
+def quota_counts_by_api(*, apis: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per API: accounts stopped locally after a 45009 (until WeChat's midnight), and
+    accounts above QUOTA_WARNING_SHARE of the quota at their last reading."""
+    now = timezone.now().isoformat()
+    stopped = {}
+    for api in apis:
+        # quota_stops holds ISO times in UTC offset form, which sort as text.
+        stopped[api] = Authorizer.objects.filter(**{f"quota_stops__{api}__until__gt": now}).count()
+    above = dict(
+        QuotaReading.objects.filter(
+            api__in=apis, daily_limit__gt=0, used__gt=F("daily_limit") * QUOTA_WARNING_SHARE
+        )
+        .values_list("api")
+        .annotate(n=Count("id"))
+        .values_list("api", "n")
+    )
+    return stopped, above

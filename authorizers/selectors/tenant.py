@@ -40,7 +40,8 @@ _CACHED_FIELDS = (
     "access_token",
     "access_token_expires_at",
     "token_version",
-)
+    "quota_stops",
+)  # in the model's field order: Model.from_db() maps a partial row by that order
 
 _LOADED = ["merchant", *(f for f in _CACHED_FIELDS if f not in ("id", "merchant_id"))]
 

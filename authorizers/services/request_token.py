@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from platform_app.wechat.errors import WeChatTokenInvalid
+from platform_app.wechat.errors import WeChatQuotaExceeded, WeChatTokenInvalid
 
 from ..models import Authorizer
 from ..selectors.tenant import authorizer_cache_forget
+from .quota_stops import authorizer_quota_check, authorizer_quota_stop
 from .token_state import token_state_copy
 from .tokens import (
     AccessToken,
@@ -62,13 +63,17 @@ class RequestToken:
 T = TypeVar("T")
 
 
-def authorizer_call(token: RequestToken, request: Callable[[str], T]) -> T:
-    """One WeChat call with the authorizer's token; on a dead token, refresh once, retry once.
-
-    Never more (SPEC section 5): a token still called dead after that is raised.
-    """
+def authorizer_call(token: RequestToken, api: str, request: Callable[[str], T]) -> T:
+    """One call of WeChat API `api` with the authorizer's token: refused locally while the
+    account's quota for it is used up; on a dead token, refresh once and retry once, never
+    more (SPEC section 5); a 45009 stops the API locally until WeChat's midnight."""
+    authorizer_quota_check(authorizer=token.authorizer, api=api)
     current = token.get()
     try:
-        return request(current.token)
-    except WeChatTokenInvalid:
-        return request(token.renew(current).token)
+        try:
+            return request(current.token)
+        except WeChatTokenInvalid:
+            return request(token.renew(current).token)
+    except WeChatQuotaExceeded as exc:
+        authorizer_quota_stop(authorizer=token.authorizer, api=api, error=exc)
+        raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -10,6 +12,7 @@ from authorizers.account_type import authorizer_verified
 from authorizers.capabilities import capabilities_evaluate
 from authorizers.models import Authorizer
 from authorizers.selectors.tenant import authorizer_list_for_merchant
+from authorizers.services.quota import authorizer_quota_list
 
 from . import errors as api
 from .schema import RETRY_AFTER_HEADER, error_responses
@@ -98,3 +101,44 @@ class AuthorizerDetailView(MerchantApiView):
         authorizer = self.authorizer(appid)
         request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
         return Response(_authorizer_out(authorizer))
+
+
+class ApiQuotaSerializer(serializers.Serializer):
+    api = serializers.CharField(help_text='A WeChat API path, e.g. "/cgi-bin/tags/getidlist".')
+    daily_limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remain = serializers.IntegerField()
+    checked_at = serializers.DateTimeField(help_text="When WeChat was asked (cached briefly).")
+
+
+class AuthorizerQuotaView(MerchantApiView):
+    """The account's own daily WeChat quota for each API our capabilities call on its behalf."""
+
+    endpoint = "authorizer_quota"
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AuthorizerQuota"
+
+        apis = ApiQuotaSerializer(many=True)
+
+    @extend_schema(
+        operation_id="authorizers_quota",
+        summary="What is left of the account's WeChat quota today",
+        parameters=[RETRY_AFTER_HEADER],
+        responses={
+            200: OutputSerializer,
+            **error_responses(
+                *_ERRORS,
+                api.NotFound,
+                api.AuthorizerRevoked,
+                api.UpstreamUnavailable,
+                api.UpstreamError,
+            ),
+        },
+    )
+    def get(self, request, appid: str):
+        authorizer = self.authorizer(appid)
+        request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
+        quotas = authorizer_quota_list(authorizer=authorizer)
+        return Response(self.OutputSerializer({"apis": [asdict(q) for q in quotas]}).data)

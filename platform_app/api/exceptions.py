@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -32,6 +31,7 @@ from authorizers.selectors.tenant import AuthorizerNotFound
 from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from platform_app.db_locks import is_lock_timeout
 from platform_app.wechat import errors as wx
+from platform_app.wechat.quota import quota_resets_at
 
 from .errors import (
     AccountNotEligible,
@@ -79,14 +79,11 @@ _WECHAT_REFUSALS: dict[type[wx.WeChatError], tuple[str, str]] = {
     ),
 }
 
-_WECHAT_DAY = ZoneInfo("Asia/Shanghai")
-
 
 def seconds_until_wechat_quota_reset(now: dt.datetime | None = None) -> int:
     """WeChat's daily quotas reset at midnight China time."""
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(_WECHAT_DAY)
-    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return math.ceil((midnight - now).total_seconds())
+    now = now or dt.datetime.now(dt.UTC)
+    return math.ceil((quota_resets_at(now) - now).total_seconds())
 
 
 def _from_wechat(exc: wx.WeChatError) -> ApiError:
@@ -105,6 +102,8 @@ def _from_wechat(exc: wx.WeChatError) -> ApiError:
     for wechat_type, (refusal, reason) in _WECHAT_REFUSALS.items():
         if isinstance(exc, wechat_type):
             return _REFUSALS[refusal](reason, **answered)
+    if isinstance(exc, wx.WeChatUserNotFollowing):
+        return InvalidOpenid("The user does not follow this account: WeChat has no tags for them.")
     simple: list[tuple[type[wx.WeChatError], type[ApiError]]] = [
         (wx.WeChatInvalidOpenid, InvalidOpenid),
         (wx.WeChatOpenidMismatch, OpenidAppidMismatch),

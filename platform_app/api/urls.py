@@ -3,13 +3,18 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .accounts import AuthorizerDetailView, AuthorizerListView
+from .accounts import AuthorizerDetailView, AuthorizerListView, AuthorizerQuotaView
 from .docs import docs_asset
 from .views import api_not_found
 
 v1 = [
     path("authorizers/", AuthorizerListView.as_view(), name="api-authorizer-list"),
     path("authorizers/<str:appid>/", AuthorizerDetailView.as_view(), name="api-authorizer-detail"),
+    path(
+        "authorizers/<str:appid>/quota",
+        AuthorizerQuotaView.as_view(),
+        name="api-authorizer-quota",
+    ),
     path("", include("tags.api.urls")),
 ]
 

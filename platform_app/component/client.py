@@ -20,6 +20,7 @@ API_QUERY_AUTH = "/cgi-bin/component/api_query_auth"
 API_AUTHORIZER_TOKEN = "/cgi-bin/component/api_authorizer_token"
 API_GET_AUTHORIZER_INFO = "/cgi-bin/component/api_get_authorizer_info"
 API_GET_AUTHORIZER_LIST = "/cgi-bin/component/api_get_authorizer_list"
+API_CLEAR_QUOTA = "/cgi-bin/component/clear_quota/v2"
 
 
 class ComponentClient:
@@ -72,3 +73,18 @@ class ComponentClient:
 
     def get_authorizer_list(self, *, offset: int, count: int) -> dict[str, Any]:
         return self._call(API_GET_AUTHORIZER_LIST, {"offset": offset, "count": count})
+
+    def clear_quota(self, authorizer_appid: str) -> None:
+        """Reset an account's daily quotas with the component secret: no token, so it works
+        when the account's own token is stuck. One attempt: each success spends one of the
+        account's 10 monthly resets, and a retry after a timeout could spend two."""
+        self.transport.request(
+            "POST",
+            API_CLEAR_QUOTA,
+            body={
+                "component_appid": self.appid,
+                "appsecret": settings.WECHAT_COMPONENT_APPSECRET,
+                "appid": authorizer_appid,
+            },
+            max_attempts=1,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from authorizers.services.quota_gauges import quota_gauges_update
 from authorizers.services.token_gauges import authorizer_token_gauges_update
 
 logger = logging.getLogger(__name__)
@@ -18,3 +19,7 @@ def refresh_gauges() -> None:
         authorizer_token_gauges_update()
     except Exception:  # a scrape must not fail because a gauge query did
         logger.exception("could not compute token gauges")
+    try:
+        quota_gauges_update()
+    except Exception:
+        logger.exception("could not compute quota gauges")

@@ -27,6 +27,8 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
 # Bulk lookups: how many getidlist calls run at once for one request.
 TAGS_BULK_CONCURRENCY = env.int("TAGS_BULK_CONCURRENCY", default=32)
 TAGS_NAMES_CACHE_SECONDS = env.int("TAGS_NAMES_CACHE_SECONDS", default=300)
+# An account's WeChat quota readings (quota/get) are cached this long; a 45009 drops them.
+QUOTA_CACHE_SECONDS = env.int("QUOTA_CACHE_SECONDS", default=60)
 # Retry-After sent with 503 upstream_unavailable (WeChat busy or unreachable).
 API_UPSTREAM_RETRY_AFTER_SECONDS = env.int("API_UPSTREAM_RETRY_AFTER_SECONDS", default=5)
 # How long an API key lookup and an authorizer row stay cached (invalidated on change).

@@ -76,6 +76,10 @@ class WeChatOpenidMismatch(WeChatAPIError):
     pass
 
 
+class WeChatUserNotFollowing(WeChatInvalidOpenid):
+    """batchget's `subscribe: 0`: the user unsubscribed, and WeChat gives no tags for them."""
+
+
 class WeChatPermissionDenied(WeChatAPIError):
     """The call is not allowed for this account or platform."""
 
@@ -108,6 +112,14 @@ class WeChatBadRequest(WeChatAPIError):
     """WeChat rejected our request itself (bad appid, secret or body): a bug or misconfiguration."""
 
 
+class WeChatQuotaResetLimit(WeChatAPIError):
+    """48006: the account used its 10 quota resets of the month."""
+
+
+class WeChatRidUnknown(WeChatAPIError):
+    """76001 (not found, older than 7 days, or another account's) / 76002 (malformed rid)."""
+
+
 ERRCODE_TYPES: dict[int, type[WeChatAPIError]] = {
     -1: WeChatBusy,
     40001: WeChatTokenInvalid,
@@ -136,6 +148,9 @@ ERRCODE_TYPES: dict[int, type[WeChatAPIError]] = {
     47001: WeChatBadRequest,
     61011: WeChatBadRequest,
     40170: WeChatBadRequest,
+    48006: WeChatQuotaResetLimit,
+    76001: WeChatRidUnknown,
+    76002: WeChatRidUnknown,
 }
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "SUBSCRIPTION_APPID",
     "UNVERIFIED_APPID",
     "Tenant",
+    "batchget_calls",
     "demo_openid",
     "getidlist_calls",
     "tags_url",
@@ -62,6 +63,10 @@ def bulk_url(appid: str) -> str:
 
 def getidlist_calls(sandbox, appid: str | None = None) -> int:
     return sandbox.state.calls("/cgi-bin/tags/getidlist", appid)
+
+
+def batchget_calls(sandbox, appid: str | None = None) -> int:
+    return sandbox.state.calls("/cgi-bin/user/info/batchget", appid)
 
 
 def wechat_calls(sandbox) -> int:

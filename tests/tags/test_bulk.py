@@ -1,4 +1,5 @@
-"""POST .../users/tags: order kept, duplicates looked up once, one openid's failure is its own."""
+"""POST .../users/tags: order kept, duplicates looked up once, one openid's failure is its own;
+fetched with user/info/batchget, 100 followers a call (SPEC section 10)."""
 
 import pytest
 
@@ -6,6 +7,7 @@ from tests.api.support import (
     BOOKS_APPID,
     COFFEE_APPID,
     UNKNOWN_OPENID,
+    batchget_calls,
     bulk_url,
     demo_openid,
     getidlist_calls,
@@ -38,7 +40,7 @@ def test_duplicates_are_looked_up_once(coffee, tenant, wechat_api):
     openid = demo_openid(COFFEE_APPID, 0)
     results = _post(tenant, [openid] * 50)
     assert len(results) == 50 and all(r["tagid_list"] == [2, 100] for r in results)
-    assert getidlist_calls(wechat_api) == 1
+    assert (batchget_calls(wechat_api), getidlist_calls(wechat_api)) == (1, 0)
 
 
 def test_a_thousand_openids(coffee, tenant, wechat_api):
@@ -50,29 +52,35 @@ def test_a_thousand_openids(coffee, tenant, wechat_api):
     assert [r["openid"] for r in results] == openids
     assert all(r["error"]["code"] == "invalid_openid" for r in results[:994])
     assert [r["tagid_list"] for r in results[994:]] == EXPECTED
-    assert getidlist_calls(wechat_api) == 1000
+    # Every batch holds strangers: each is split, then asked openid by openid (about as many
+    # calls as one getidlist per openid was); followers alone cost one call per 100.
+    assert getidlist_calls(wechat_api) == 0
+    assert batchget_calls(wechat_api) <= 1000 + 3 * 10
 
 
-def test_transient_failures_are_per_item(coffee, tenant, wechat_api, settings):
+def test_transient_failures_are_per_batch(coffee, tenant, wechat_api, settings):
     settings.WECHAT_MAX_ATTEMPTS = 1
-    wechat_api.set_faults(error_rate=1, path_prefix="/cgi-bin/tags/getidlist", count=1)
-    settings.TAGS_BULK_CONCURRENCY = 1  # the first lookup gets the fault
+    wechat_api.set_faults(error_rate=1, path_prefix="/cgi-bin/user/info/batchget", count=1)
     openids = [demo_openid(COFFEE_APPID, i) for i in range(3)]
-    results = _post(tenant, openids)
-    assert results[0]["error"]["code"] == "upstream_unavailable"
-    assert results[0]["error"]["wechat_errcode"] == -1
-    assert [r["tagid_list"] for r in results[1:]] == EXPECTED[1:3]
+    results = _post(tenant, openids)  # one batch, and it gets the fault
+    assert {r["error"]["code"] for r in results} == {"upstream_unavailable"}
+    assert {r["error"]["wechat_errcode"] for r in results} == {-1}
+    assert [r["tagid_list"] for r in _post(tenant, openids)] == EXPECTED[:3]
 
 
+@pytest.mark.django_db(transaction=True)  # the 45009's local stop is written from a pool thread
 def test_an_account_level_answer_stops_the_rest(coffee, tenant, wechat_api, settings):
     settings.TAGS_BULK_CONCURRENCY = 1
-    wechat_api.set_faults(quota_rate=1, path_prefix="/cgi-bin/tags/getidlist")
-    openids = [demo_openid(COFFEE_APPID, i) for i in range(6)]
+    settings.TAGS_BULK_CONCURRENCY = 1
+    wechat_api.set_faults(quota_rate=1, path_prefix="/cgi-bin/user/info/batchget")
+    openids = [f"oBulk{i:023d}" for i in range(194)] + [
+        demo_openid(COFFEE_APPID, i) for i in range(6)
+    ]
     response = tenant.client.post(bulk_url(COFFEE_APPID), {"openids": openids}, format="json")
     assert response.status_code == 200, response.content
     results = response.json()["results"]
     assert all(r["error"]["code"] == "rate_limited" for r in results)
-    assert getidlist_calls(wechat_api) == 1  # quota gone: the other five were not spent
+    assert batchget_calls(wechat_api) == 1  # quota gone: the second batch was not spent
     # The merchant learns when to come back, per item and for the request.
     assert all(r["error"]["retry_after"] >= 1 for r in results)
     assert int(response["Retry-After"]) == max(r["error"]["retry_after"] for r in results)
@@ -84,4 +92,4 @@ def test_stale_grant_in_bulk_is_per_item_and_stops(coffee, tenant, wechat_api, s
     wechat_api.state.update_authorizer(COFFEE_APPID, {"func_info": [1]})
     results = _post(tenant, [demo_openid(COFFEE_APPID, i) for i in range(4)])
     assert {r["error"]["code"] for r in results} == {"permission_not_granted"}
-    assert getidlist_calls(wechat_api) == 1
+    assert batchget_calls(wechat_api) == 1

@@ -1,0 +1,15 @@
+"""The aggregate quota gauges (per API, never per account), written at /metrics scrape time."""
+
+from __future__ import annotations
+
+from platform_app.metrics import QUOTA_ACCOUNTS_ABOVE_80, QUOTA_STOPPED_ACCOUNTS
+
+from ..capabilities import capability_apis
+from ..selectors.dashboard import quota_counts_by_api
+
+
+def quota_gauges_update() -> None:
+    stopped, above = quota_counts_by_api(apis=capability_apis())
+    for api in capability_apis():
+        QUOTA_STOPPED_ACCOUNTS.labels(api).set(stopped.get(api, 0))
+        QUOTA_ACCOUNTS_ABOVE_80.labels(api).set(above.get(api, 0))
