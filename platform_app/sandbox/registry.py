@@ -16,6 +16,8 @@ FIELD_TYPES: dict[str, type] = {
     "func_info": list,
     # The openids (of this account's users) who unfollowed; replaces the set.
     "unsubscribed": list,
+    # That many more followers (benchmarks), openids as demo.demo_openid numbers them.
+    "add_followers": int,
 }
 
 
@@ -32,6 +34,8 @@ def check_changes(changes: dict[str, object]) -> None:
             for i in value  # type: ignore[attr-defined]
         ):
             raise ValueError("func_info must be a list of permission-set ids")
+        if name == "add_followers" and not 0 < value <= 100_000:  # type: ignore[operator]
+            raise ValueError("add_followers must be between 1 and 100000")
         if name == "unsubscribed" and not all(
             isinstance(o, str)
             for o in value  # type: ignore[attr-defined]
@@ -95,10 +99,21 @@ class AuthorizerRegistry:
             if strangers:
                 raise ValueError(f"not users of {appid}: {sorted(strangers)}")
             for name, value in changes.items():
+                if name == "add_followers":
+                    self._add_followers(account, int(value))  # type: ignore[arg-type]
+                    continue
                 if name == "unsubscribed":
                     value = set(value)  # type: ignore[arg-type]
                 setattr(account, name, list(value) if name == "func_info" else value)
             return account
+
+    def _add_followers(self, account: Authorizer, count: int) -> None:
+        patterns = [[2, 100], [100], [], [101, 2]]
+        start = len(account.users)
+        for i in range(start, start + count):
+            openid = demo.demo_openid(account.appid, i)
+            account.users[openid] = list(patterns[i % len(patterns)])
+            self.openid_index[openid] = account.appid
 
     def authorize(self, appid: str, *, func_info: list[int] | None = None) -> dict[str, object]:
         """Authorize and exchange in one step, as if the flow had run; returns the grant."""

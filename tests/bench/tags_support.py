@@ -218,25 +218,40 @@ def _world(sandbox_url: str, api_port: int, authorizer, raw_key: str, processes)
     )
 
 
-def _getidlist_calls(world: World) -> int:
+def _calls(world: World, endpoint: str) -> int:
     state = requests.get(world.sandbox_url + "/sandbox/state", timeout=5).json()
     by_endpoint = state["counters"]["by_endpoint"]
-    return sum(n for path, n in by_endpoint.items() if path.endswith("/tags/getidlist"))
+    return sum(n for path, n in by_endpoint.items() if path.endswith(endpoint))
+
+
+def _getidlist_calls(world: World) -> int:
+    return _calls(world, "/tags/getidlist")
 
 
 def bulk_vs_sequential(world: World) -> dict[str, object]:
     from django.conf import settings
 
-    openids = world.openids + [f"oBench{i:022d}" for i in range(1000 - len(world.openids))]
+    # 1,000 followers of the account (SPEC 10: at most ceil(n/100) calls when all follow).
+    add = 1000 - len(world.openids)
+    if add > 0:
+        requests.post(
+            f"{world.sandbox_url}/sandbox/authorizers",
+            json={"authorizer_appid": world.appid, "add_followers": add},
+            timeout=10,
+        ).raise_for_status()
+    summary = requests.get(f"{world.sandbox_url}/sandbox/authorizers/{world.appid}", timeout=5)
+    body = summary.json()
+    openids = list(body.get("openids") or body["authorizer"]["openids"])[:1000]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {world.api_key}"
     url = f"{world.api_base}/api/v1/authorizers/{world.appid}/users/tags"
     session.post(url, json={"openids": openids[:50]}, timeout=60)  # warm
-    before = _getidlist_calls(world)
+    before = _calls(world, "/cgi-bin/user/info/batchget"), _getidlist_calls(world)
     started = time.perf_counter()
     response = session.post(url, json={"openids": openids}, timeout=120)
     bulk_s = time.perf_counter() - started
-    service_calls = _getidlist_calls(world) - before
+    service_calls = _calls(world, "/cgi-bin/user/info/batchget") - before[0]
+    service_getidlist = _getidlist_calls(world) - before[1]
     results = response.json()["results"]
 
     client = world.wechatpy_client()
@@ -253,6 +268,8 @@ def bulk_vs_sequential(world: World) -> dict[str, object]:
         "bulk_s": bulk_s,
         "sequential_s": sequential_s,
         "service_calls": service_calls,
+        "service_getidlist_calls": service_getidlist,
+        "openids": len(openids),
         "same_answers": ours == direct,
         "concurrency": settings.TAGS_BULK_CONCURRENCY,
     }

@@ -137,3 +137,24 @@ def test_same_gate_as_getidlist(wechat_sandbox, appid, expected):
     assert errcode(batchget(wechat_sandbox, token, [openid])) == expected
     getidlist = wechat_call(wechat_sandbox, GETIDLIST, {"openid": openid}, access_token=token)
     assert errcode(getidlist) == expected
+
+
+def test_followers_can_be_added_for_benchmarks(wechat_sandbox):
+    appid = demo.COFFEE_APPID
+    before = len(wechat_sandbox.state.authorizers[appid].users)
+    response = requests.post(
+        wechat_sandbox.base_url + "/sandbox/authorizers",
+        json={"authorizer_appid": appid, "add_followers": 150},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    openids = list(wechat_sandbox.state.authorizers[appid].users)
+    assert len(openids) == before + 150
+    answer = batchget(wechat_sandbox, grant(wechat_sandbox, appid), openids[-100:])
+    assert all(user["subscribe"] == 1 for user in answer["user_info_list"])
+    refused = requests.post(
+        wechat_sandbox.base_url + "/sandbox/authorizers",
+        json={"authorizer_appid": appid, "add_followers": 0},
+        timeout=5,
+    )
+    assert refused.status_code == 400
