@@ -18,7 +18,12 @@ def _call_log_in_request(settings):
 def _clear_cache():
     from django.core.cache import cache
 
+    from platform_app.api import ratelimit
+
     cache.clear()
+    # Without Redis the buckets live in this process: a new test's key (the in-memory test
+    # database reuses ids) must not start on an earlier test's empty bucket.
+    ratelimit._backends.clear()
     yield
 
 

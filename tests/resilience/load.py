@@ -36,6 +36,8 @@ class Target:
 class LoadFigures:
     requests: int = 0
     attempts: int = 0
+    # Attempts of the kinds that call WeChat (single, names, bulk: at least one call each).
+    wechat_attempts: int = 0
     ok_first_try: int = 0
     ok_after_retries: int = 0
     server_500: int = 0
@@ -135,6 +137,8 @@ def _client(
                 break
             with figures.lock:
                 figures.attempts += 1
+                if kind in ("single", "names", "bulk"):
+                    figures.wechat_attempts += 1
                 if response.status_code == 500:
                     figures.server_500 += 1
             try:
