@@ -65,15 +65,24 @@ T = TypeVar("T")
 
 def authorizer_call(token: RequestToken, api: str, request: Callable[[str], T]) -> T:
     """One call of WeChat API `api` with the authorizer's token: refused locally while the
-    account's quota for it is used up; on a dead token, refresh once and retry once, never
-    more (SPEC section 5); a 45009 stops the API locally until WeChat's midnight."""
+    account's quota for it is used up; on a dead token, retry with a newer one if another
+    writer stored it, else refresh once and retry once, never more; a 45009 stops the API
+    locally until WeChat's midnight."""
     authorizer_quota_check(authorizer=token.authorizer, api=api)
     current = token.get()
     try:
         try:
             return request(current.token)
         except WeChatTokenInvalid:
-            return request(token.renew(current).token)
+            renewed = token.renew(current)
+        try:
+            return request(renewed.token)
+        except WeChatTokenInvalid:
+            if not renewed.borrowed:
+                raise  # WeChat killed the token it just issued to us: only later can help
+            # The newer token someone else stored was dead too (killed out of band after it
+            # was stored): this call's own refresh, its one retry, and no further.
+            return request(token.renew(renewed).token)
     except WeChatQuotaExceeded as exc:
         authorizer_quota_stop(authorizer=token.authorizer, api=api, error=exc)
         raise

@@ -19,7 +19,7 @@ newest truth about its own authorization, and an older one never replaces a newe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,10 @@ class AccessToken:
     token: str
     version: int
     expires_at: datetime
+    # True when the token was taken from a newer row another writer stored, not issued by
+    # WeChat to the caller's own refresh: WeChat may have killed it since (a refresh
+    # elsewhere, an expiry out of band), so it does not count as the caller's one refresh.
+    borrowed: bool = field(default=False, compare=False)
 
 
 def token_state_lock(

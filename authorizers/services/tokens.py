@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -211,7 +211,8 @@ def _refresh_locked(
             raise AuthorizerUnavailable(row.status, appid=row.appid)
         moved_on = stale_version is not None and row.token_version != stale_version
         if moved_on and _valid_for(row, _safety_margin()):
-            return _done(RefreshResult.ALREADY_REFRESHED, access_token_of(row))
+            borrowed = replace(access_token_of(row), borrowed=True)
+            return _done(RefreshResult.ALREADY_REFRESHED, borrowed)
         if not force and _valid_for(row, ahead):
             return _done(RefreshResult.FRESH, access_token_of(row))
         attempt.seen_version = row.state_version

@@ -118,6 +118,21 @@ def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
     assert getidlist_calls(wechat_api) == 2
 
 
+def test_someone_elses_token_killed_since_is_refreshed_once(coffee, wechat_api):
+    """A stale instance (version N), a worker's refresh (N+1), then WeChat kills N+1 out of
+    band: taking N+1 from the row is not this call's refresh, so it refreshes once itself."""
+    from authorizers.services.tokens import authorizer_refresh_access_token
+    from tags.services import user_tagids_get
+
+    stale = coffee
+    authorizer_refresh_access_token(authorizer_id=coffee.pk, force=True)  # a worker: N+1
+    _kill_our_token(wechat_api)  # N+1 dies
+    refreshes = _refreshes(wechat_api)
+    assert user_tagids_get(authorizer=stale, openid=OPENID) == [2, 100]
+    assert _refreshes(wechat_api) == refreshes + 1
+    assert getidlist_calls(wechat_api) == 3  # N dead, N+1 dead, N+2 answers: no loop
+
+
 def test_expired_cached_token_is_refreshed_before_the_call(coffee, tenant, wechat_api):
     from authorizers.models import Authorizer
 
