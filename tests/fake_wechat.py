@@ -1,4 +1,5 @@
-"""A fake WeChat for the transport tests: a real local HTTP server that answers a script."""
+"""A fake WeChat: a real local HTTP server that answers a script (for the transport tests,
+and wherever an exact answer the sandbox never gives is needed)."""
 
 import json
 import socket
@@ -6,8 +7,6 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 
 class _Script:
@@ -75,10 +74,3 @@ def start_fake_wechat() -> tuple["_Script", ThreadingHTTPServer]:
 def stop(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def fake_wechat():
-    script, server = start_fake_wechat()
-    yield script
-    stop(server)

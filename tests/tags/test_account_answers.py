@@ -1,23 +1,41 @@
 """WeChat answers about the account on getidlist itself (the sandbox only gives 61003/61023
-on a refresh, so these register the exact URL with `responses`)."""
+on a refresh, so a fake WeChat on a local socket answers these exactly)."""
 
+import json
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.utils import timezone
 
 from authorizers.capabilities import AuthorizerInactive
 from authorizers.models import Authorizer, Merchant
 from tags.services import user_tagids_get
+from tests.fake_wechat import start_fake_wechat, stop
 
 OPENID = "oAbcdefghijklmnopqrstuvwxyz9"
-BASE = "https://wechat.test"
 
 
 @pytest.fixture
-def account(db, settings):
-    settings.WECHAT_API_BASE = BASE
+def wechat(settings):
+    script, server = start_fake_wechat()
+    settings.WECHAT_API_BASE = script.base_url
+    yield script
+    stop(server)
+
+
+def _getidlist_calls(wechat) -> list[tuple[dict, dict]]:
+    """(query, JSON body) of each getidlist call the fake WeChat received."""
+    calls = []
+    for method, path, body in wechat.calls:
+        url = urlsplit(path)
+        assert (method, url.path) == ("POST", "/cgi-bin/tags/getidlist")
+        calls.append((parse_qs(url.query), json.loads(body)))
+    return calls
+
+
+@pytest.fixture
+def account(db, wechat):
     merchant = Merchant.objects.create(name="M")
     return Authorizer.objects.create(
         merchant=merchant,
@@ -38,22 +56,16 @@ def account(db, settings):
         (61023, "reauth_required", "refresh_token is invalid"),
     ],
 )
-@responses.activate
-def test_account_gone_stops_the_authorizer(account, errcode, status, message):
-    responses.post(
-        f"{BASE}/cgi-bin/tags/getidlist",
-        json={"errcode": errcode, "errmsg": f"{message} rid: 6142cae2-160a288b-589e1ad2"},
-        match=[
-            responses.matchers.query_param_matcher({"access_token": "valid-token"}),
-            responses.matchers.json_params_matcher({"openid": OPENID}),
-        ],
-    )
+def test_account_gone_stops_the_authorizer(account, wechat, errcode, status, message):
+    wechat.answers = [
+        ("json", {"errcode": errcode, "errmsg": f"{message} rid: 6142cae2-160a288b-589e1ad2"})
+    ]
     with pytest.raises(AuthorizerInactive) as raised:
         user_tagids_get(authorizer=account, openid=OPENID)
     assert raised.value.wechat_error.errcode == errcode
     account.refresh_from_db()
     assert account.status == status and account.access_token == ""
-    assert len(responses.calls) == 1
+    assert _getidlist_calls(wechat) == [({"access_token": ["valid-token"]}, {"openid": OPENID})]
 
     from platform_app.api.exceptions import api_error_from
 
@@ -62,12 +74,11 @@ def test_account_gone_stops_the_authorizer(account, errcode, status, message):
     assert error.rid == "6142cae2-160a288b-589e1ad2"
 
 
-@responses.activate
-def test_malformed_answer_is_upstream_unavailable(account):
+def test_malformed_answer_is_upstream_unavailable(account, wechat):
     from platform_app.api.exceptions import api_error_from
     from platform_app.wechat.errors import WeChatBadResponse
 
-    responses.post(f"{BASE}/cgi-bin/tags/getidlist", json={"tagid_list": "2,100"})
+    wechat.answers = [("json", {"tagid_list": "2,100"})]
     with pytest.raises(WeChatBadResponse) as raised:
         user_tagids_get(authorizer=account, openid=OPENID)
     assert api_error_from(raised.value).code == "upstream_unavailable"
