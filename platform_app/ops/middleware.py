@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import get_resolver
 
 from platform_app.logs import request_id_var
 from platform_app.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -84,3 +85,33 @@ class ProbeMiddleware:
             response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
             return response
         return self.get_response(request)
+
+
+# The merchant API's mount point in platform_app.urls.
+API_PREFIX = "/api/"
+
+
+class ApiBypassMiddleware:
+    """Answers /api/ here: everything listed after this middleware serves browsers only.
+
+    Sessions, CSRF, the auth user and messages do nothing for an API request (the merchant
+    API authenticates its own Bearer keys, its views are CSRF-exempt, and every /api/ path
+    resolves: the last pattern is a JSON 404), yet ran on each lookup. What Django's handler
+    does between the last middleware and the view is done here for these views: resolve,
+    call, render. An exception still reaches Django's handling (500 page, got_request_exception)
+    through the wrapper Django puts around every middleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        match = get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        render = getattr(response, "render", None)
+        if callable(render):  # DRF's Response is a template response: render it as Django would
+            response = render()
+        return response
