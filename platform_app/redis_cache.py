@@ -9,11 +9,14 @@ every thread of a process.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import NoScriptError
 
 
 class PooledRedisCacheClient(RedisCacheClient):
@@ -38,3 +41,41 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = PooledRedisCacheClient
+
+    def eval_and_get_many(
+        self, script: str, script_keys: Sequence[str], args: Sequence[Any], keys: Sequence[str]
+    ) -> tuple[Any, dict[str, Any]]:
+        """A Lua script's result and get_many(keys), in one round trip (a pipeline, not a
+        transaction: the reads need not be atomic with the script).
+
+        `script_keys` are Redis keys as they are (make them with make_key); `keys` are cache
+        keys like get_many's. The script runs by its SHA, loaded on first use (NOSCRIPT).
+        """
+        client = self._cache.get_client(write=True)  # the script writes: the primary
+        made = {self.make_and_validate_key(key): key for key in keys}
+        sha = _script_sha(script)
+        for _ in range(2):
+            pipe = client.pipeline(transaction=False)
+            pipe.evalsha(sha, len(script_keys), *script_keys, *args)
+            pipe.mget(list(made))
+            result, values = pipe.execute(raise_on_error=False)
+            if not isinstance(result, NoScriptError):
+                break
+            client.script_load(script)  # a restarted or flushed Redis forgot it
+        for answer in (result, values):
+            if isinstance(answer, Exception):
+                raise answer
+        loads = self._cache._serializer.loads
+        found = {made[k]: loads(v) for k, v in zip(made, values, strict=True) if v is not None}
+        return result, found
+
+
+_shas: dict[str, str] = {}
+
+
+def _script_sha(script: str) -> str:
+    sha = _shas.get(script)
+    if sha is None:
+        # SHA-1 because that is how Redis names scripts (EVALSHA), not for security.
+        sha = _shas[script] = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+    return sha

@@ -8,7 +8,8 @@ a 429 that no amount of waiting would satisfy. With REDIS_URL the bucket lives i
 (under the cache's KEY_PREFIX and VERSION, so deployments sharing a Redis keep their own
 buckets) and is updated by one Lua script (atomic across processes and machines, Redis' own
 clock); without it, in this process's memory. If Redis is unreachable the limiter lets
-requests through: it protects a quota, it must not take the API down.
+requests through: it protects a quota, it must not take the API down. On the hot path the
+script runs in the same Redis round trip as the request's cache reads (rate_limit_prefetch).
 """
 
 from __future__ import annotations
@@ -143,7 +144,10 @@ def rate_limit_charge(*, principal, cost: int = 1) -> None:
             f"key's limit allows at once ({limits.burst} burst); send at most {limits.burst} "
             "openids per request."
         )
-    decision = rate_limit_take(principal=principal, cost=cost)
+    _enforce(limits, rate_limit_take(principal=principal, cost=cost))
+
+
+def _enforce(limits: Limits, decision: Decision) -> None:
     if not decision.allowed:
         RATE_LIMITED.inc()
         raise RateLimited(
@@ -153,10 +157,70 @@ def rate_limit_charge(*, principal, cost: int = 1) -> None:
         )
 
 
+# One token taken ahead of authentication, in the same Redis round trip as the cache reads
+# of the API key and the authorizer (rate_limit_prefetch). Only for a key this process has
+# authenticated before: which bucket, at which limits, is known only after authentication.
+@dataclass(frozen=True)
+class Charge:
+    key_id: int
+    limits: Limits
+    decision: Decision
+
+
+_SEEN_MAX = 10_000
+_seen: dict[str, tuple[int, Limits]] = {}  # the key's cache key -> (key id, limits) seen last
+
+
+def rate_limit_prefetch(
+    *, cache_keys: list[str], key_identity: str | None
+) -> tuple[dict, Charge | None]:
+    """get_many(cache_keys) and, for the API key known as `key_identity` (its cache entry's
+    key), the request's one rate-limit token: one Redis round trip where there were two.
+
+    The token is spent before the key is authenticated: a key revoked since it was seen
+    spends one token of its own dead bucket, nothing else. Redis unreachable: no charge (the
+    throttle then charges, and fails open, as usual) and the reads as get_many does them.
+    """
+    seen = _seen.get(key_identity) if key_identity else None
+    run_with_reads = getattr(cache, "eval_and_get_many", None)
+    if seen is None or run_with_reads is None or not isinstance(_backend(), RedisBuckets):
+        return (cache.get_many(cache_keys) if cache_keys else {}), None
+    key_id, limits = seen
+    try:
+        (allowed, wait), found = run_with_reads(
+            _LUA, [rate_limit_bucket_key(key_id=key_id)], [limits.burst, limits.per_second, 1],
+            cache_keys,
+        )  # fmt: skip
+    except Exception:  # Redis down: fail open, loudly, as rate_limit_take does
+        logger.warning("rate limiter unavailable; reading the cache alone", exc_info=True)
+        return cache.get_many(cache_keys), None
+    return found, Charge(key_id, limits, Decision(bool(int(allowed)), float(wait)))
+
+
+def _remember(key_identity: str, principal) -> None:
+    if len(_seen) >= _SEEN_MAX:  # a bound, not an LRU: keys come back on their next request
+        _seen.clear()
+    _seen[key_identity] = (principal.key_id, limits_for(principal))
+
+
 class ApiKeyRateThrottle(BaseThrottle):
     """DRF throttle: one token per request. A view whose cost depends on its validated input
-    opts out (throttle_classes = []) and calls rate_limit_charge itself after validating."""
+    opts out (throttle_classes = []) and calls rate_limit_charge itself after validating.
+
+    A token taken ahead (request.rate_charge, see rate_limit_prefetch) counts if it was taken
+    from this key's bucket at its current limits; otherwise (first request of a key in this
+    process, limits changed) the request is charged here, as always.
+    """
 
     def allow_request(self, request, view) -> bool:
-        rate_limit_charge(principal=request.user, cost=1)
+        principal = request.user
+        charge: Charge | None = getattr(request, "rate_charge", None)
+        limits = limits_for(principal)
+        if charge is not None and charge.key_id == principal.key_id and charge.limits == limits:
+            _enforce(limits, charge.decision)
+        else:
+            rate_limit_charge(principal=principal, cost=1)
+        identity = getattr(request, "rate_key_identity", None)
+        if identity:
+            _remember(identity, principal)
         return True

@@ -167,3 +167,69 @@ def test_limits_are_per_key(coffee, tenant, wechat_api):
     assert tenant.client.get(url).status_code == 200
     assert tenant.client.get(url).status_code == 429
     assert other.get(url).status_code == 200
+
+
+@pytest.fixture
+def redis_sends(settings, monkeypatch):
+    """Counts the commands (a pipeline: one) sent to Redis."""
+    if not settings.REDIS_URL:
+        pytest.skip("no REDIS_URL")
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_a_warm_lookup_is_one_redis_round_trip(coffee, tenant, wechat_api, redis_sends):
+    """Key, authorizer and the rate-limit token: read and taken in one pipeline."""
+    url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
+    for _ in range(2):  # fills the caches; the key is then known to this process
+        assert tenant.client.get(url).status_code == 200
+    redis_sends.clear()
+    for _ in range(5):
+        assert tenant.client.get(url).status_code == 200
+    assert len(redis_sends) == 5
+
+
+def test_a_token_taken_ahead_counts_and_refuses(coffee, tenant, wechat_api):
+    tenant.api_key.rate_limit_burst = 3
+    tenant.api_key.rate_limit_per_minute = 1
+    tenant.api_key.save()
+    url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
+    codes = [tenant.client.get(url).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert wechat_api.state.calls("/cgi-bin/tags/getidlist") == 3
+
+
+def test_limits_changed_since_the_key_was_seen_apply_at_once(coffee, tenant, wechat_api):
+    url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
+    assert tenant.client.get(url).status_code == 200  # seen with the default limits
+    tenant.api_key.rate_limit_burst = 1
+    tenant.api_key.rate_limit_per_minute = 1
+    tenant.api_key.save()
+    # Taken ahead at the old limits, from another bucket size: charged again at the new ones.
+    assert tenant.client.get(url).status_code == 200
+    assert tenant.client.get(url).status_code == 429
+
+
+def test_redis_down_during_the_prefetch_fails_open(coffee, tenant, wechat_api, settings):
+    from django.core.cache import caches
+
+    if not settings.REDIS_URL:
+        pytest.skip("no REDIS_URL")
+    url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
+    assert tenant.client.get(url).status_code == 200
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(caches["default"]), "eval_and_get_many", down)
+        assert tenant.client.get(url).status_code == 200
