@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
@@ -83,11 +83,15 @@ class WeChatTransport:
             "timeout": self._timeout,
             "ca_certs": certifi.where(),  # the same CA bundle requests used
         }
-        self.pool: urllib3.PoolManager = (
-            urllib3.ProxyManager(config.proxy, **pool_options)
-            if config.proxy
-            else urllib3.PoolManager(**pool_options)
-        )
+        # Every call goes to one host: its pool directly, without the manager's routing per
+        # call. Through a proxy, the manager (it sends absolute URLs for plain HTTP).
+        self._pool: urllib3.PoolManager | urllib3.HTTPConnectionPool
+        if config.proxy:
+            self._pool = urllib3.ProxyManager(config.proxy, **pool_options)
+            self._url_prefix = config.base_url
+        else:
+            self._pool = urllib3.PoolManager(**pool_options).connection_from_url(config.base_url)
+            self._url_prefix = urlsplit(config.base_url).path.rstrip("/")
 
     def post(
         self, path: str, *, params: dict[str, str] | None = None, body: dict | None = None
@@ -133,7 +137,7 @@ class WeChatTransport:
         self, method: str, path: str, params: dict[str, str], body: dict | None
     ) -> dict[str, Any]:
         endpoint = _endpoint_name(path)
-        url = self.config.base_url + path
+        url = self._url_prefix + path
         if params:
             url += "?" + urlencode(params)
         data = None
@@ -143,7 +147,7 @@ class WeChatTransport:
             headers = _JSON_HEADERS
         started = time.perf_counter()
         try:
-            response = self.pool.request(
+            response = self._pool.urlopen(
                 method,
                 url,
                 body=data,
