@@ -41,18 +41,19 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "WARNING: could not install chromium; browser tests will say so"; }
 
-# The token-state guarantees (SPEC 9) are proven on both databases: the whole suite on
-# PostgreSQL + Redis, then the integrity tests again on the embedded default (SQLite, no Redis).
+# The token-state guarantees (SPEC 9) and the merchant API's are proven on both databases: the
+# whole suite on PostgreSQL + Redis, then these again on the embedded default (SQLite, files).
 EMBEDDED_ENV = DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= CELERY_BROKER_URL= \
 	ALLOW_SQLITE_IN_PRODUCTION=1
-INTEGRITY_TESTS = tests/resilience/test_token_state_machine.py tests/authorizers/test_integrity.py \
-	tests/authorizers/test_onboarding_claims.py
+EMBEDDED_TESTS = tests/resilience/test_token_state_machine.py tests/authorizers/test_integrity.py \
+	tests/authorizers/test_onboarding_claims.py tests/resilience/test_sqlite_single_flight.py \
+	tests/api tests/tags
 
 test: install lint check-migrations browser-deps
 	@$(BIN)/python scripts/test_services.py > /dev/null
 	env $(TEST_ENV) $(BIN)/pytest
 	mkdir -p var
-	env $(TEST_ENV) $(EMBEDDED_ENV) $(BIN)/pytest $(INTEGRITY_TESTS)
+	env $(TEST_ENV) $(EMBEDDED_ENV) $(BIN)/pytest $(EMBEDDED_TESTS)
 
 bench: install
 	@$(BIN)/python scripts/test_services.py > /dev/null

@@ -1,3 +1,6 @@
+import shutil
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = [
@@ -15,15 +18,18 @@ def _call_log_in_request(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(settings):
     from django.core.cache import cache
 
     from platform_app.api import ratelimit
 
     cache.clear()
-    # Without Redis the buckets live in this process: a new test's key (the in-memory test
-    # database reuses ids) must not start on an earlier test's empty bucket.
+    # Without Redis the buckets live in this process or in files: a new test's key (SQLite
+    # reuses ids) must not start on an earlier test's empty bucket.
     ratelimit._backends.clear()
+    ratelimit._seen.clear()
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        shutil.rmtree(Path(settings.CACHES["default"]["LOCATION"]) / "ratelimit", True)
     yield
 
 

@@ -7,19 +7,24 @@ more than `burst` could never fit, so it is 400 invalid_request naming the limit
 a 429 that no amount of waiting would satisfy. With REDIS_URL the bucket lives in Redis
 (under the cache's KEY_PREFIX and VERSION, so deployments sharing a Redis keep their own
 buckets) and is updated by one Lua script (atomic across processes and machines, Redis' own
-clock); without it, in this process's memory. If Redis is unreachable the limiter lets
+clock); on the embedded default (one machine, no Redis), in a small file per key that every
+process updates under an exclusive lock; otherwise in this process's memory. If Redis is
+unreachable the limiter lets
 requests through: it protects a quota, it must not take the API down. On the hot path the
 script runs in the same Redis round trip as the request's cache reads (rate_limit_prefetch).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
 import math
 import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -88,6 +93,39 @@ class MemoryBuckets:
             return Decision(False, (cost - tokens) / limits.per_second)
 
 
+class FileBuckets:
+    """One bucket per file, read and rewritten under flock: every process of this machine
+    (the embedded default's gunicorn workers) spends from the same bucket, as with Redis.
+    The clock is the wall clock, the one all processes share; a step back counts as no time."""
+
+    _SIZE = 64  # "tokens ts", padded: one pwrite replaces the whole record
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def take(self, key: str, limits: Limits, cost: int) -> Decision:
+        path = self._dir / hashlib.sha256(key.encode()).hexdigest()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            now = time.time()
+            tokens, ts = float(limits.burst), now
+            fields = os.pread(fd, self._SIZE, 0).split()
+            if len(fields) == 2:
+                tokens, ts = float(fields[0]), float(fields[1])
+            tokens = min(limits.burst, tokens + max(0.0, now - ts) * limits.per_second)
+            decision = Decision(True)
+            if tokens >= cost:
+                tokens -= cost
+            else:
+                decision = Decision(False, (cost - tokens) / limits.per_second)
+            os.pwrite(fd, f"{tokens!r} {now!r}".encode().ljust(self._SIZE), 0)
+            return decision
+        finally:
+            os.close(fd)  # releases the lock
+
+
 class RedisBuckets:
     def __init__(self, url: str) -> None:
         import redis
@@ -100,17 +138,28 @@ class RedisBuckets:
         return Decision(bool(int(allowed)), float(wait))
 
 
-_backends: dict[tuple[int, str], MemoryBuckets | RedisBuckets] = {}
+Buckets = MemoryBuckets | FileBuckets | RedisBuckets
+_backends: dict[tuple[int, str, str], Buckets] = {}
 _backends_lock = threading.Lock()
 
 
-def _backend() -> MemoryBuckets | RedisBuckets:
+def _backend() -> Buckets:
     url = getattr(settings, "REDIS_URL", "") or ""
-    key = (os.getpid(), url)  # a forked worker opens its own connections
+    cache_config = settings.CACHES["default"]
+    files = "" if url or not cache_config["BACKEND"].endswith("FileBasedCache") else "files"
+    key = (os.getpid(), url, files and cache_config["LOCATION"])  # forked: own connections
     backend = _backends.get(key)
     if backend is None:
         with _backends_lock:
-            backend = _backends.setdefault(key, RedisBuckets(url) if url else MemoryBuckets())
+            backend = _backends.get(key)
+            if backend is None:
+                if url:
+                    backend = RedisBuckets(url)
+                elif files:  # the embedded default: the cache's files are this machine's
+                    backend = FileBuckets(Path(cache_config["LOCATION"]) / "ratelimit")
+                else:
+                    backend = MemoryBuckets()
+                _backends[key] = backend
     return backend
 
 

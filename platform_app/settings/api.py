@@ -1,3 +1,4 @@
+from .cache import CACHE_SHARED
 from .env import env
 
 REST_FRAMEWORK = {
@@ -32,12 +33,12 @@ QUOTA_CACHE_SECONDS = env.int("QUOTA_CACHE_SECONDS", default=60)
 # Retry-After sent with 503 upstream_unavailable (WeChat busy or unreachable).
 API_UPSTREAM_RETRY_AFTER_SECONDS = env.int("API_UPSTREAM_RETRY_AFTER_SECONDS", default=5)
 # How long an API key lookup and an authorizer row stay cached (invalidated on change).
-# Invalidation must reach every process, so without a shared cache (REDIS_URL) nothing is
-# cached: a key revoked in one gunicorn worker would otherwise live on in another.
-_SHARED_CACHE = bool(env.str("REDIS_URL", default=""))
-API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300 if _SHARED_CACHE else 0)
+# Invalidation must reach every process, so without a shared cache (Redis, or the embedded
+# default's files) nothing is cached: a key revoked in one gunicorn worker would otherwise
+# live on in another.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300 if CACHE_SHARED else 0)
 API_AUTHORIZER_CACHE_SECONDS = env.int(
-    "API_AUTHORIZER_CACHE_SECONDS", default=300 if _SHARED_CACHE else 0
+    "API_AUTHORIZER_CACHE_SECONDS", default=300 if CACHE_SHARED else 0
 )
 # Unknown API keys: how long one is remembered as unknown (at most API_KEY_CACHE_SECONDS),
 # and how many failed authentications a client IP gets a minute before it is answered 429

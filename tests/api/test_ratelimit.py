@@ -1,8 +1,16 @@
 """The per-API-key token bucket: Redis (atomic script) and in-process, same behaviour."""
 
+from pathlib import Path
+
 import pytest
 
-from platform_app.api.ratelimit import Limits, MemoryBuckets, RedisBuckets, rate_limit_take
+from platform_app.api.ratelimit import (
+    FileBuckets,
+    Limits,
+    MemoryBuckets,
+    RedisBuckets,
+    rate_limit_take,
+)
 from tests.api.support import (
     COFFEE_APPID,
     batchget_calls,
@@ -14,10 +22,12 @@ from tests.api.support import (
 )
 
 
-@pytest.fixture(params=["memory", "redis"])
-def buckets(request, settings):
+@pytest.fixture(params=["memory", "file", "redis"])
+def buckets(request, settings, tmp_path):
     if request.param == "memory":
         return MemoryBuckets()
+    if request.param == "file":
+        return FileBuckets(tmp_path)
     if not settings.REDIS_URL:
         pytest.skip("no Redis configured")
     return RedisBuckets(settings.REDIS_URL)
@@ -233,3 +243,26 @@ def test_redis_down_during_the_prefetch_fails_open(coffee, tenant, wechat_api, s
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(type(caches["default"]), "eval_and_get_many", down)
         assert tenant.client.get(url).status_code == 200
+
+
+def _spend_from_another_process(directory: str, key: str, count: int, out) -> None:
+    limits = Limits(burst=50, per_minute=1)
+    out.put(sum(FileBuckets(Path(directory)).take(key, limits, 1).allowed for _ in range(count)))
+
+
+def test_file_buckets_are_one_bucket_across_processes(tmp_path):
+    """The embedded default's gunicorn workers spend from one bucket per key, not one each."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [
+        context.Process(target=_spend_from_another_process, args=(str(tmp_path), "k", 40, out))
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    allowed = sum(out.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(10)
+    assert allowed == 50  # the burst, once: 120 attempts from 3 processes
