@@ -55,6 +55,10 @@ test: install lint check-migrations browser-deps
 	mkdir -p var
 	env $(TEST_ENV) $(EMBEDDED_ENV) $(BIN)/pytest $(EMBEDDED_TESTS)
 
+# Every tests/bench/bench_*.py in full, each rewriting its section of tests/bench/RESULTS.md.
+# Iterating on one part, e.g. the tag lookup's single-lookup matrix (prints, writes nothing):
+#   env $(.venv/bin/python scripts/test_services.py) .venv/bin/python -m tests.bench.bench_tags \
+#     --only single --db postgres --clients 16 --requests 1000
 bench: install
 	@$(BIN)/python scripts/test_services.py > /dev/null
 	env $(TEST_ENV) $(BIN)/python -m tests.bench

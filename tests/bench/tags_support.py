@@ -1,5 +1,11 @@
-"""The world bench_tags measures: scratch database, sandbox and gunicorn subprocesses, one
-merchant with Demo Coffee onboarded through the real flow."""
+"""The world bench_tags measures: scratch database, sandbox and gunicorn subprocesses (the
+product, and the bare-proxy floor of tests/bench/floor_app.py), one merchant with Demo Coffee
+onboarded through the real flow.
+
+Two databases: "postgres" (a scratch PostgreSQL database on the server of DATABASE_URL, and
+the Redis of REDIS_URL) and "embedded" (the default `make run` uses: a SQLite file, no Redis,
+so local-memory caches, and the SQLAlchemy/SQLite broker; here under var/, fresh each run).
+Django is set up once per process, so one process measures one database."""
 
 from __future__ import annotations
 
@@ -12,15 +18,22 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from tests.bench.scratch_db import scratch_database_url, server_conninfo
 
+if TYPE_CHECKING:
+    from wechatpy import WeChatClient
+
 ROOT = Path(__file__).resolve().parents[2]
-DB_NAME = "bench_tags"
+# Concurrent runs on one server (TEST_DATABASE_NAME set per checkout) must not drop each
+# other's scratch database.
+DB_NAME = f"{os.environ.get('TEST_DATABASE_NAME') or 'bench'}_tags"
 COFFEE = "wx1000000000000002"
+DATABASES = ("postgres", "embedded")
 
 
 def _free_port() -> int:
@@ -54,6 +67,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _tree_cpu(pid: int) -> float:
+    return _cpu(pid) + sum(_cpu(child) for child in _children(pid))
+
+
 def _stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -65,15 +82,17 @@ def _stop(process: subprocess.Popen) -> None:
 
 @dataclass
 class World:
+    database: str
     sandbox_url: str
     api_base: str
+    floor_base: str
     appid: str
     api_key: str
     access_token: str
     openids: list[str]
     processes: list[subprocess.Popen] = field(default_factory=list)
 
-    def wechatpy_client(self):
+    def wechatpy_client(self) -> WeChatClient:
         from wechatpy import WeChatClient
 
         client = WeChatClient(self.appid, "unused-secret", access_token=self.access_token)
@@ -81,12 +100,13 @@ class World:
         return client
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time used so far by the sandbox and by gunicorn (master and workers)."""
-        sandbox, gunicorn = self.processes
-        workers = _children(gunicorn.pid)
+        """CPU time used so far by the sandbox, the service's and the floor's gunicorn
+        (master and workers) and this process (the load generator)."""
+        sandbox, service, floor = self.processes
         return {
             "sandbox": _cpu(sandbox.pid),
-            "gunicorn": _cpu(gunicorn.pid) + sum(_cpu(pid) for pid in workers),
+            "service": _tree_cpu(service.pid),
+            "floor": _tree_cpu(floor.pid),
             "self": sum(os.times()[:2]),
         }
 
@@ -132,38 +152,72 @@ def _onboard(sandbox_url: str):
     return authorizer, raw_key
 
 
-def start(*, latency_ms: float, workers: int, threads: int) -> World:
-    database_url = scratch_database_url(DB_NAME, fresh=True)
+def _database_env(database: str) -> dict[str, str]:
+    if database == "postgres":
+        return {"DATABASE_URL": scratch_database_url(DB_NAME, fresh=True)}
+    if database != "embedded":
+        raise ValueError(f"unknown database {database!r}")
+    # What `make run` gets when nothing is set (platform_app/settings: database.py, cache.py,
+    # celery.py), with its files moved to scratch paths and the production guard's SQLite
+    # refusal lifted as the Makefile's EMBEDDED_ENV does. Two gunicorn workers share the file.
+    var = ROOT / "var"
+    sqlite = var / f"{DB_NAME}-embedded.sqlite3"
+    broker = var / f"{DB_NAME}-embedded-broker.sqlite3"
+    for path in (sqlite, broker):
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+    return {
+        "DATABASE_URL": f"sqlite:///{sqlite}",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{broker}",
+        "ALLOW_SQLITE_IN_PRODUCTION": "1",
+    }
+
+
+def start(*, database: str, latency_ms: float, workers: int, threads: int) -> World:
+    """Sandbox, product and floor running, the demo merchant onboarded. Call once a process:
+    Django is set up here, with `database`'s settings."""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        **_database_env(database),
         "DJANGO_SETTINGS_MODULE": "platform_app.settings",
         "DJANGO_DEBUG": "0",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
+        # A fresh sandbox and database each run: cached component tokens, API keys and
+        # authorizer rows of an earlier run (same Redis) must not be found.
+        "CACHE_KEY_PREFIX": f"bench-tags-{secrets.token_hex(4)}",
     }
     if not os.environ.get("FIELD_ENCRYPTION_KEYS"):
         from cryptography.fernet import Fernet
 
         env["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
     python = str(ROOT / ".venv" / "bin" / "python")
     sandbox_port = _free_port()
     sandbox = _spawn(
         [python, "manage.py", "wechat_sandbox", "--port", str(sandbox_port),
          "--latency-ms", str(latency_ms)],
-        env, var / "bench-tags-sandbox.log", "listening",
+        env, var / f"bench-tags-{database}-sandbox.log", "listening",
     )  # fmt: skip
     try:
-        return _start_product(env, sandbox, sandbox_port, workers=workers, threads=threads)
+        return _start_product(
+            database, env, sandbox, sandbox_port, workers=workers, threads=threads
+        )
     except BaseException:
         _stop(sandbox)
         raise
 
 
 def _start_product(
-    env: dict[str, str], sandbox: subprocess.Popen, sandbox_port: int, *, workers: int, threads: int
+    database: str,
+    env: dict[str, str],
+    sandbox: subprocess.Popen,
+    sandbox_port: int,
+    *,
+    workers: int,
+    threads: int,
 ) -> World:
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env["WECHAT_API_BASE"] = env["WECHAT_MP_BASE"] = sandbox_url
@@ -172,44 +226,84 @@ def _start_product(
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connections
 
     call_command("migrate", verbosity=0)
     authorizer, raw_key = _onboard(sandbox_url)
-    api_port = _free_port()
-    gunicorn = _spawn_gunicorn(env, api_port, workers=workers, threads=threads)
+    # This process's SQLite connection must not sit on the file the workers share.
+    connections.close_all()
+    processes = [sandbox]
+    pool = {"workers": workers, "threads": threads}
     try:
-        return _world(sandbox_url, api_port, authorizer, raw_key, [sandbox, gunicorn])
+        api_port = _free_port()
+        log = f"bench-tags-{database}-gunicorn.log"
+        service = _spawn_gunicorn("platform_app.wsgi", env, api_port, log, **pool)
+        processes.append(service)
+        floor_port = _free_port()
+        floor_env = {
+            **env,
+            "FLOOR_SANDBOX_URL": sandbox_url,
+            "FLOOR_ACCESS_TOKEN": authorizer.access_token,
+            "FLOOR_APPID": authorizer.appid,
+            "FLOOR_API_KEY": raw_key,
+        }
+        log = f"bench-tags-{database}-floor.log"
+        floor = _spawn_gunicorn(
+            "tests.bench.floor_app:application", floor_env, floor_port, log, **pool
+        )
+        processes.append(floor)
+        return _world(database, sandbox_url, api_port, floor_port, authorizer, raw_key, processes)
     except BaseException:
-        _stop(gunicorn)
+        for process in reversed(processes[1:]):
+            _stop(process)
         raise
 
 
-def _spawn_gunicorn(env: dict[str, str], api_port: int, *, workers: int, threads: int):
-    var = ROOT / "var"
+def _spawn_gunicorn(
+    app: str, env: dict[str, str], port: int, log: str, *, workers: int, threads: int
+) -> subprocess.Popen:
+    # The service and the floor get exactly these settings: only the application differs.
     return _spawn(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "platform_app.wsgi",
-         "-b", f"127.0.0.1:{api_port}", "-k", "gthread", "-w", str(workers),
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), app,
+         "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", str(workers),
          "--threads", str(threads), "--backlog", "512", "--no-control-socket"],
-        env, var / "bench-tags-gunicorn.log", "Booting worker",
+        env, ROOT / "var" / log, "Booting worker",
     )  # fmt: skip
 
 
-def _world(sandbox_url: str, api_port: int, authorizer, raw_key: str, processes) -> World:
-    api_base = f"http://127.0.0.1:{api_port}"
+def _wait_http(url: str) -> None:
+    """Until `url` answers at all (any status): the workers are accepting."""
     deadline = time.monotonic() + 30
     while True:
         try:
-            requests.get(api_base + "/healthz", timeout=10)
-            break
+            requests.get(url, timeout=10)
+            return
         except (requests.ConnectionError, requests.Timeout):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _world(
+    database: str,
+    sandbox_url: str,
+    api_port: int,
+    floor_port: int,
+    authorizer,
+    raw_key: str,
+    processes: list[subprocess.Popen],
+) -> World:
+    api_base = f"http://127.0.0.1:{api_port}"
+    floor_base = f"http://127.0.0.1:{floor_port}"
+    _wait_http(api_base + "/healthz")
+    _wait_http(floor_base + "/")
     summary = requests.get(f"{sandbox_url}/sandbox/authorizers/{COFFEE}", timeout=5).json()
     openids = list(summary.get("openids") or summary["authorizer"]["openids"])
     return World(
+        database=database,
         sandbox_url=sandbox_url,
         api_base=api_base,
+        floor_base=floor_base,
         appid=authorizer.appid,
         api_key=raw_key,
         access_token=authorizer.access_token,
@@ -276,7 +370,9 @@ def bulk_vs_sequential(world: World) -> dict[str, object]:
 
 
 def sql_per_lookup(world: World) -> dict[str, object]:
-    import psycopg
+    """Queries (and writes) on a warm lookup's request path, in this process; on PostgreSQL
+    also the transactions the server saw per lookup served by gunicorn."""
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -287,13 +383,26 @@ def sql_per_lookup(world: World) -> dict[str, object]:
     from platform_app.api.call_log import api_call_log_flush
 
     api_call_log_flush()
-    samples, counts = 50, []
+    samples, counts, writes = 50, [], []
     for _ in range(samples):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
+        writes.append(sum(q["sql"].startswith(("INSERT", "UPDATE", "DELETE")) for q in queries))
     with CaptureQueriesContext(connection) as flushed:
         api_call_log_flush()
+    result = {
+        "samples": samples,
+        "app_queries": sum(counts) / samples,
+        "app_writes": sum(writes) / samples,
+        "flush_queries": sum(q["sql"].startswith("INSERT") for q in flushed),
+        # What decides whether a warm lookup reads the database at all.
+        "api_key_cache_seconds": settings.API_KEY_CACHE_SECONDS,
+        "authorizer_cache_seconds": settings.API_AUTHORIZER_CACHE_SECONDS,
+    }
+    if connection.vendor != "postgresql":
+        return result
+    import psycopg
 
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {world.api_key}"
@@ -317,10 +426,4 @@ def sql_per_lookup(world: World) -> dict[str, object]:
     for _ in range(pg_samples):
         session.get(served, timeout=10)
     pg_per_lookup = (transactions() - before) / pg_samples
-    return {
-        "samples": samples,
-        "app_queries": sum(counts) / samples,
-        "flush_queries": sum(q["sql"].startswith("INSERT") for q in flushed),
-        "pg_samples": pg_samples,
-        "pg_per_lookup": pg_per_lookup,
-    }
+    return {**result, "pg_samples": pg_samples, "pg_per_lookup": pg_per_lookup}
