@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -163,12 +164,15 @@ def _database_env(database: str) -> dict[str, str]:
     var = ROOT / "var"
     sqlite = var / f"{DB_NAME}-embedded.sqlite3"
     broker = var / f"{DB_NAME}-embedded-broker.sqlite3"
+    cache_dir = var / f"{DB_NAME}-embedded-cache"
+    shutil.rmtree(cache_dir, ignore_errors=True)
     for path in (sqlite, broker):
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
     return {
         "DATABASE_URL": f"sqlite:///{sqlite}",
         "REDIS_URL": "",
+        "CACHE_DIR": str(cache_dir),
         "CELERY_BROKER_URL": f"sqla+sqlite:///{broker}",
         "ALLOW_SQLITE_IN_PRODUCTION": "1",
     }
