@@ -37,6 +37,19 @@ def decrypt_value(token: str) -> str:
         raise FieldDecryptionError("no FIELD_ENCRYPTION_KEYS key decrypts this value") from None
 
 
+def decrypt_value_cached(token: str) -> str:
+    """decrypt_value for a ciphertext read on every request (the cached authorizer row's
+    access token, on each lookup): remembered per process, for the current keys, bounded.
+    Only for such values; a refresh token is decrypted when used and not kept in clear."""
+    return _decrypt_cached(tuple(settings.FIELD_ENCRYPTION_KEYS), token)
+
+
+@lru_cache(maxsize=1024)
+def _decrypt_cached(keys: tuple[str, ...], token: str) -> str:
+    # `keys` makes a key set changed since (a dropped key) a miss, decrypted (or refused) anew.
+    return decrypt_value(token)
+
+
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code only ever sees the clear text.
 

@@ -19,7 +19,7 @@ import re
 
 from django.conf import settings
 
-from platform_app.fields import FieldDecryptionError, decrypt_value, encrypt_value
+from platform_app.fields import FieldDecryptionError, decrypt_value_cached, encrypt_value
 from platform_app.versioned_cache import VersionedCache
 
 from ..models import Authorizer
@@ -67,7 +67,7 @@ def _from_cache(row: dict) -> Authorizer:
     """Raises FieldDecryptionError when no configured key decrypts the cached token."""
     values = dict(row)
     if values["access_token"]:
-        values["access_token"] = decrypt_value(values["access_token"])
+        values["access_token"] = decrypt_value_cached(values["access_token"])
     names = list(values)
     return Authorizer.from_db("default", names, [values[n] for n in names])
 

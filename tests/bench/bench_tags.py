@@ -64,7 +64,7 @@ POSTGRES_ONLY = ("bulk",)
 PATHS = ("direct", "floor", "service")
 # Upper bounds on service/floor, per database and percentile.
 TARGETS = {"postgres": {"p50": 1.3, "p99": 2.0}, "embedded": {"p99": 3.0}}
-DB_LABELS = {"postgres": "PostgreSQL + Redis", "embedded": "embedded (SQLite, local memory)"}
+DB_LABELS = {"postgres": "PostgreSQL + Redis", "embedded": "embedded (SQLite, file cache)"}
 
 Call = Callable[[int], None]
 

@@ -45,3 +45,18 @@ def test_rotation_reencrypts_with_the_new_key_and_old_key_can_then_go(settings):
     settings.FIELD_ENCRYPTION_KEYS = old_keys
     with pytest.raises(FieldDecryptionError):
         Authorizer.objects.get(appid="wxrot")
+
+
+def test_the_request_paths_decryption_is_remembered_for_the_current_keys(settings, monkeypatch):
+    from platform_app import fields
+
+    token = fields.encrypt_value("AT-hot")
+    calls = []
+    original = fields.decrypt_value
+    monkeypatch.setattr(fields, "decrypt_value", lambda t: calls.append(t) or original(t))
+    assert fields.decrypt_value_cached(token) == "AT-hot"
+    assert fields.decrypt_value_cached(token) == "AT-hot"
+    assert len(calls) == 1  # the second lookup did no Fernet work
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # its key dropped
+    with pytest.raises(FieldDecryptionError):
+        fields.decrypt_value_cached(token)
