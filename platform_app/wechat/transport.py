@@ -174,14 +174,16 @@ class WeChatTransport:
             raise WeChatBadResponse(f"errcode is not a number: {errcode!r}", api=path)
         WECHAT_CALLS.labels(endpoint, str(errcode)).inc()
         # Successes are DEBUG: at hundreds of lookups a second they would drown the errors.
-        logger.log(
-            logging.INFO if errcode else logging.DEBUG,
-            "wechat %s %s -> errcode %s in %.1f ms",
-            method,
-            masked_url(path, params),
-            errcode,
-            (time.perf_counter() - started) * 1000,
-        )
+        level = logging.INFO if errcode else logging.DEBUG
+        if logger.isEnabledFor(level):  # the masked URL is built only for a line that is kept
+            logger.log(
+                level,
+                "wechat %s %s -> errcode %s in %.1f ms",
+                method,
+                masked_url(path, params),
+                errcode,
+                (time.perf_counter() - started) * 1000,
+            )
         if errcode != 0:
             raise error_for(errcode, str(payload.get("errmsg", "")), api=path)
         return payload
