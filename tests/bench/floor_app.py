@@ -9,10 +9,8 @@ under the same gunicorn settings and the same load, shows what the service's own
 comparing it with wechatpy straight to the sandbox would also charge the service for the
 extra HTTP hop that any proxy pays.
 
-The upstream call goes through one module-level urllib3 pool per worker process: urllib3
-is what requests (and so the service's WeChat client) sits on, so the floor reuses kept-alive
-connections exactly as the service can, without the Session/adapter layers on top. It is
-installed with requests, a product dependency, so the floor adds nothing to install.
+The upstream call goes through one module-level urllib3 pool per worker process, as the
+service's WeChat transport does: kept-alive connections, no layers on top.
 
 Configured by the harness (tests/bench/tags_support.py) through the environment:
 FLOOR_SANDBOX_URL, FLOOR_ACCESS_TOKEN (the authorizer's token, read from the product's row
