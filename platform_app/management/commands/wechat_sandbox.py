@@ -1,8 +1,11 @@
 """`python manage.py wechat_sandbox`: run the local WeChat sandbox in the foreground."""
 
+import atexit
+import gc
 import signal
-import threading
+import time
 from argparse import ArgumentParser
+from types import FrameType
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +21,43 @@ IDENTITY_FLAGS = {
     "component_token": ("token", "WECHAT_COMPONENT_TOKEN"),
     "encoding_aes_key": ("encoding_aes_key", "WECHAT_COMPONENT_ENCODING_AES_KEY"),
 }
+
+
+# The command's stop interface: Ctrl-C or SIGTERM (honcho's, a test's, a container's).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The longest a stop signal waits for the main thread to notice it.
+STOP_POLL_SECONDS = 0.05
+
+
+class StopSignals:
+    """Records SIGINT/SIGTERM; the main thread polls for them.
+
+    A Python signal handler runs in the main thread between two bytecodes, wherever that thread
+    is, including inside a lock it holds. So the handler takes no lock: `threading.Event.set()`
+    there deadlocks when the signal lands while the main thread is inside `Event.wait()` holding
+    that Event's own lock, and the process never exits. Appending to a list takes none.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def install(self) -> None:
+        # A mask inherited with these signals blocked would leave them pending forever. Unblock
+        # them before the sandbox starts its threads, which inherit the main thread's mask.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        # Never restored: a second signal (Ctrl-C twice, a supervisor's follow-up SIGTERM) while
+        # stopping or exiting must not turn the clean exit into a kill or a KeyboardInterrupt.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._record)
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+    def wait(self) -> None:
+        """Block until a stop signal has arrived (at once if one came during startup)."""
+        while not self.received:
+            time.sleep(STOP_POLL_SECONDS)
 
 
 def component_identity(opts: dict[str, object]) -> ComponentIdentity:
@@ -90,6 +130,10 @@ class Command(BaseCommand):
         parser.add_argument("--verbose-log", action="store_true", help="log every request")
 
     def handle(self, *args: object, **opts: object) -> None:
+        # Before the server exists: a signal during startup then stops it cleanly once it is up,
+        # instead of the default action killing a half-started process.
+        stop = StopSignals()
+        stop.install()
         try:
             component = component_identity(opts)
             quotas = daily_quota(opts.get("daily_quota"))  # type: ignore[arg-type]
@@ -130,10 +174,11 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"  control: {server.base_url}/sandbox/  (Ctrl-C to stop)")
 
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        while not stop.wait(0.5):
-            pass
+        stop.wait()
         server.stop()
         self.stdout.write("WeChat sandbox stopped")
+        # The interpreter's teardown garbage-collects the ~95k objects Django and the apps
+        # imported: ~0.3 s of CPU after the sandbox has stopped, up to 5 s measured on a loaded
+        # machine. They die with the process; frozen, the exit's collections skip them (~8x
+        # less CPU). Registered, not called, so only the process's exit is affected.
+        atexit.register(gc.freeze)
