@@ -196,7 +196,7 @@ def _report(r: dict[str, object]) -> str:
             "The worker is CPU-bound (2 cores shared by the worker, the sandbox, PostgreSQL and "
             "Redis): per refresh ~4 database round trips (lock, update, commit), one Redis read "
             "for the component token, two Redis deletes from the merchant API's row cache "
-            "invalidation, requests' proxy lookup in the environment, two log lines. Batch size "
+            "invalidation, two log lines. Batch size "
             "matters because each pool thread opens one database connection per batch "
             "(51 s with batches of 100, ~40 s with 250).",
             "",
