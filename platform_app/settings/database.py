@@ -35,4 +35,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Lets concurrent test runs on one server use separate test databases.
 if env.str("TEST_DATABASE_NAME", default=""):
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+    _test_name = env.str("TEST_DATABASE_NAME")
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # a file: under var/, not the cwd
+        _test_name = str(VAR_DIR / f"{_test_name}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
