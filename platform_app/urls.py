@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from platform_app.ops import views as ops
+from platform_app.ops.middleware import API_PREFIX
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("wechat/component/", include("platform_app.component.urls")),
     path("authorize/", include("authorizers.urls")),
-    path("api/", include("platform_app.api.urls")),
+    path(API_PREFIX.lstrip("/"), include("platform_app.api.urls")),
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),

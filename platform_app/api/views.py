@@ -34,17 +34,19 @@ class MerchantApiView(APIView):
         round trip.
 
         Every lookup needs all three; reading them together takes one Redis round trip where
-        there were three. Misses are simply absent: each reader then falls back to its own
-        lookup, and a token not taken ahead is charged by the throttle.
+        there were two (the reads, then the token). Misses are simply absent: each reader then
+        falls back to its own lookup, and a token not taken ahead is charged by the throttle.
         """
         keys: list[str] = []
+        request.rate_key_identity = None
         raw_key = bearer_key(request)
         if raw_key:
-            keys.extend(api_key_cache_keys(raw_key))
+            entry_key, generation_key = api_key_cache_keys(raw_key)
+            keys += [entry_key, generation_key]
+            # The key's cache entry name stands for the key (a hash: never the key itself).
+            request.rate_key_identity = entry_key
         if appid:  # the key is safe for any appid: the selector hashes odd ones
             keys.extend(authorizer_cache_keys(appid))
-        # The key's cache entry name stands for the key (a hash: never the key itself).
-        request.rate_key_identity = keys[0] if raw_key else None
         charges_here = ApiKeyRateThrottle in self.throttle_classes
         request.prefetched_cache, request.rate_charge = rate_limit_prefetch(
             cache_keys=keys, key_identity=request.rate_key_identity if charges_here else None

@@ -88,7 +88,7 @@ class ProbeMiddleware:
         return self.get_response(request)
 
 
-# The merchant API's mount point in platform_app.urls.
+# Where platform_app.urls mounts the merchant API (it reads it from here).
 API_PREFIX = "/api/"
 
 
