@@ -1,4 +1,4 @@
-"""The embedded default as separate processes: a SQLite file database, local-memory cache.
+"""The embedded default as separate processes: a SQLite file database and its file cache.
 
 pytest-django's SQLite test database is in memory and private to the test process, so the
 tests that need several processes on one SQLite file build their own: `SqliteStack` migrates
@@ -20,8 +20,8 @@ from tests.plugins.celery_worker import ROOT
 from .web_process import WebProcess
 
 # Everything the test run's own environment says about its services: the subprocesses must
-# see only the embedded defaults (SQLite file, local-memory cache), never PostgreSQL/Redis.
-_SERVICE_PREFIXES = ("DATABASE_URL", "REDIS_URL", "CELERY_", "TEST_DATABASE", "CACHE_KEY")
+# see only the embedded defaults (SQLite file, file cache), never PostgreSQL/Redis.
+_SERVICE_PREFIXES = ("DATABASE_URL", "REDIS_URL", "CELERY_", "TEST_DATABASE", "CACHE_")
 
 _SEED = """
 import json, os
@@ -58,6 +58,9 @@ class SqliteStack:
         env.update(
             DJANGO_SETTINGS_MODULE="platform_app.settings",
             DATABASE_URL=f"sqlite:///{self.database}",
+            # The stack's own cache files, as its own database: the repo's var/cache holds
+            # entries of other databases (an earlier stack's rows under the same appid).
+            CACHE_DIR=str(self.directory / "cache"),
             # The embedded default on purpose: the production guard must let it through.
             ALLOW_SQLITE_IN_PRODUCTION="1",
             # Nothing here runs a worker: a broker in memory keeps var/ of the repo untouched.

@@ -1,5 +1,5 @@
 """The embedded default keeps PostgreSQL's promises (SPEC section 9): on a SQLite file
-database with the local-memory cache, concurrent lookups of an expired token over two web
+database with its file cache, concurrent lookups of an expired token over two web
 processes refresh it once, and none of them is answered `database is locked`."""
 
 from __future__ import annotations
@@ -97,3 +97,36 @@ def test_a_write_lock_held_past_the_timeout_is_a_retryable_503_not_a_500(
     finally:
         holder.close()
         web.stop()
+
+
+_REVOKE = """
+from authorizers.models import ApiKey
+from authorizers.services.api_keys import api_key_revoke
+
+for api_key in ApiKey.objects.all():
+    api_key_revoke(api_key=api_key)
+"""
+
+
+def test_a_key_revoked_in_one_process_fails_at_once_in_every_web_process(
+    sqlite_stack, wechat_sandbox
+):
+    """The embedded default caches keys and accounts (files every process shares): a key
+    revoked elsewhere (here a third process, as the admin would) must not live on in any
+    worker's cache."""
+    seeded = sqlite_stack.seed_expired_authorizer(COFFEE_APPID)
+    webs = [sqlite_stack.web_process(f"web-{n}") for n in range(2)]
+    headers = {"Authorization": f"Bearer {seeded['api_key']}"}
+    openid = demo_openids(COFFEE_APPID)[0]
+    try:
+        for web in webs:
+            web.start()
+        urls = [f"{w.url}/api/v1/authorizers/{COFFEE_APPID}/users/{openid}/tags" for w in webs]
+        for url in urls * 2:  # filled, then served from the cache
+            assert requests.get(url, headers=headers, timeout=60).status_code == 200
+        sqlite_stack.manage("shell", "-v", "0", "-c", _REVOKE)
+        statuses = [requests.get(url, headers=headers, timeout=60).status_code for url in urls]
+        assert statuses == [401, 401]
+    finally:
+        for web in webs:
+            web.stop()
