@@ -41,7 +41,7 @@ def _wechat_sentence(exc: wx.WeChatError) -> str:
     if wx.retry_kind(exc) is not wx.Retry.NEVER:  # WeChat's retry table: worth another try
         return "WeChat is busy or unreachable right now; try again in a minute"
     if isinstance(exc, wx.WeChatTicketInvalid):
-        return "WeChat rejected the platform's verify ticket; wait for the next ticket push"
+        return "WeChat rejected our verify ticket; a new one is asked for: retry in a minute"
     if isinstance(exc, wx.WeChatBadRequest):
         return "WeChat rejected the request itself: check the platform's appid and secret"
     return "WeChat refused the request"
@@ -55,7 +55,7 @@ def action_failure_message(exc: Exception) -> str:
         )
         return f"not possible: the account is '{label}'; only a new authorization brings it back"
     if isinstance(exc, ComponentTicketMissing):
-        return "the platform has no valid verify ticket from WeChat yet; wait for the next push"
+        return "no valid verify ticket from WeChat yet; one is asked for: retry in a minute"
     if isinstance(exc, AuthorizerTokenRefreshRetryable):
         sentence = (
             _wechat_sentence(exc.wechat_error)

@@ -1,6 +1,7 @@
 """The component_access_token against the sandbox: fetch, cache, dead-token retry, beat, races."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,37 @@ def test_a_ticket_wechat_rejects_is_treated_as_missing(wechat_api, db):
     assert wechat_api.state.calls("api_component_token") == 1  # -1 is retried, 61006 is not
     assert component_token_refresh() is False  # beat logs it and tries again next run
     assert ComponentState.objects.get().access_token == ""
+    # WeChat is asked for a new ticket once; the second failure within a minute does not ask.
+    assert wechat_api.state.calls("api_start_push_ticket") == 1
+
+
+def test_a_failed_push_request_is_logged_and_changes_nothing(wechat_api, db, caplog, settings):
+    settings.WECHAT_COMPONENT_APPSECRET = "not-the-secret"
+    with pytest.raises(ComponentTicketMissing):
+        component_access_token_get()
+    assert wechat_api.state.calls("api_start_push_ticket") == 1
+    assert "api_start_push_ticket failed" in caplog.text
+    assert "not-the-secret" not in caplog.text
+    assert ComponentState.objects.get().verify_ticket == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_wechat_moved_past_heals_through_a_requested_push(wechat_api, live_server):
+    """The ticket we hold lost to a newer one we never stored (a push lost, or two pushes in
+    the same second delivered out of order): the next caller after the request succeeds."""
+    wechat_api.pusher.callback_url = f"{live_server.url}/wechat/component/events/"
+    assert wechat_api.push("component_verify_ticket")["status"] == 200
+    wechat_api.state.issue_ticket()  # WeChat's newer ticket, never delivered
+
+    with pytest.raises(ComponentTicketMissing, match="61006"):
+        component_access_token_get()
+
+    assert wechat_api.state.calls("api_start_push_ticket") == 1
+    deadline = time.monotonic() + 10
+    while ComponentState.objects.get().verify_ticket != wechat_api.state.ticket:
+        assert time.monotonic() < deadline, "the requested push never stored its ticket"
+        time.sleep(0.05)
+    assert component_access_token_get() == wechat_api.state.component_access.current
 
 
 def test_an_expired_ticket_is_not_used(wechat_api, db):

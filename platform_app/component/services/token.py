@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from platform_app.fields import FieldDecryptionError, decrypt_value, encrypt_value
-from platform_app.wechat.errors import WeChatTicketInvalid
+from platform_app.wechat.errors import WeChatError, WeChatTicketInvalid
 from platform_app.wechat.transport import get_transport
 
 from ..models import ComponentState
@@ -26,6 +26,11 @@ from ..models import ComponentState
 logger = logging.getLogger(__name__)
 
 API_COMPONENT_TOKEN = "/cgi-bin/component/api_component_token"
+API_START_PUSH_TICKET = "/cgi-bin/component/api_start_push_ticket"
+# Without a ticket WeChat accepts, nothing works until the next push (every 10 minutes), so
+# the product asks for one at once; once a minute across all processes is enough, and keeps
+# a misconfigured receiver from turning every request into a call to WeChat.
+TICKET_PUSH_REQUEST_INTERVAL = 60
 # WeChat's lifetime of a component_verify_ticket: the one definition in the product (the
 # component admin and the operators' dashboard judge a ticket by it too; the sandbox, a
 # separate world, keeps its own).
@@ -104,7 +109,42 @@ def component_access_token_refresh_if_expiring() -> bool:
     return True
 
 
+def component_ticket_push_request() -> bool:
+    """Ask WeChat to push a ticket now (api_start_push_ticket), at most once a minute.
+
+    Returns whether WeChat was asked and agreed. The ticket itself arrives as a push.
+    """
+    if not cache.add(_push_request_key(), 1, TICKET_PUSH_REQUEST_INTERVAL):
+        return False
+    try:
+        get_transport().post(
+            API_START_PUSH_TICKET,
+            body={
+                "component_appid": settings.WECHAT_COMPONENT_APPID,
+                "component_secret": settings.WECHAT_COMPONENT_APPSECRET,
+            },
+        )
+    except WeChatError as exc:
+        logger.warning("api_start_push_ticket failed: %s", exc)
+        return False
+    logger.info("asked WeChat to push a component_verify_ticket now")
+    return True
+
+
+def _push_request_key() -> str:
+    return _cache_key().replace(":access_token", ":ticket_push_requested")
+
+
 def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: bool = False) -> str:
+    try:
+        return _fetch_under_lock(stale_token=stale_token, margin=margin, force=force)
+    except ComponentTicketMissing:
+        # Outside the row lock: the push WeChat sends stores its ticket under that lock.
+        component_ticket_push_request()
+        raise
+
+
+def _fetch_under_lock(*, stale_token: str | None, margin: timedelta, force: bool) -> str:
     with transaction.atomic():
         state = _state_for_update()
         current_ok = _usable(state.access_token, state.access_token_expires_at, margin)
@@ -132,8 +172,9 @@ def _fetch(state: ComponentState) -> tuple[str, datetime]:
         state.ticket_received_at and component_ticket_expired(received_at=state.ticket_received_at)
     ):
         raise ComponentTicketMissing(
-            "No valid component_verify_ticket has been received yet: check that WeChat can "
-            "reach the authorization event URL (/wechat/component/events/)."
+            "No valid component_verify_ticket has been received yet (WeChat is asked to push "
+            "one, at most once a minute): check that WeChat can reach the authorization event URL "
+            "(/wechat/component/events/)."
         )
     started = timezone.now()
     try:
@@ -146,10 +187,10 @@ def _fetch(state: ComponentState) -> tuple[str, datetime]:
             },
         )
     except WeChatTicketInvalid as exc:
-        # For every caller this is the same situation as no ticket: wait for the next push.
+        # For every caller this is the same situation as no ticket (and the same remedy).
         raise ComponentTicketMissing(
             f"WeChat rejected the stored component_verify_ticket (errcode {exc.errcode}, "
-            f"rid {exc.rid}); the next push (every 10 minutes) brings a new one."
+            f"rid {exc.rid}); WeChat is asked to push a new one (at most once a minute)."
         ) from None
     expires_at = started + timedelta(seconds=int(payload.get("expires_in", 7200)))
     logger.info("component_access_token fetched, expires at %s", expires_at.isoformat())
