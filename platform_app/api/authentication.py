@@ -59,6 +59,14 @@ def bearer_key(request) -> str | None:
     return raw_key
 
 
+def principal_cached(raw_key: str, *, prefetched: dict) -> ApiPrincipal | None:
+    """The principal of a valid key whose cache entry `prefetched` holds and is current;
+    None for anything else (not cached, or cached as unknown), which principal_for_key
+    decides. Reads nothing, counts nothing."""
+    slot = _CACHE.lookup(_key_hash(raw_key), prefetched=prefetched)
+    return ApiPrincipal(**slot.value) if slot.hit and slot.value else None
+
+
 def principal_for_key(
     raw_key: str, *, prefetched: dict | None = None, client: str | None = None
 ) -> ApiPrincipal | None:

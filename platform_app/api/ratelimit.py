@@ -246,6 +246,16 @@ def rate_limit_prefetch(
     return found, Charge(key_id, limits, Decision(bool(int(allowed)), float(wait)))
 
 
+def _charge_counts(charge: Charge | None, principal) -> bool:
+    """Whether a token taken ahead was taken from this key's bucket at its current limits
+    (else the request is charged anew, and the token taken ahead only spent a dead one)."""
+    return (
+        charge is not None
+        and charge.key_id == principal.key_id
+        and charge.limits == limits_for(principal)
+    )
+
+
 def _remember(key_identity: str, principal) -> None:
     if len(_seen) >= _SEEN_MAX:  # a bound, not an LRU: keys come back on their next request
         _seen.clear()
@@ -262,14 +272,20 @@ class ApiKeyRateThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view) -> bool:
-        principal = request.user
-        charge: Charge | None = getattr(request, "rate_charge", None)
-        limits = limits_for(principal)
-        if charge is not None and charge.key_id == principal.key_id and charge.limits == limits:
-            _enforce(limits, charge.decision)
-        else:
-            rate_limit_charge(principal=principal, cost=1)
-        identity = getattr(request, "rate_key_identity", None)
-        if identity:
-            _remember(identity, principal)
+        rate_limit_settle(
+            principal=request.user,
+            charge=getattr(request, "rate_charge", None),
+            key_identity=getattr(request, "rate_key_identity", None),
+        )
         return True
+
+
+def rate_limit_settle(*, principal, charge: Charge | None, key_identity: str | None) -> None:
+    """One request's token: the one taken ahead if it counts, else one taken now. Raises
+    RateLimited when the bucket is empty."""
+    if _charge_counts(charge, principal):
+        _enforce(charge.limits, charge.decision)
+    else:
+        rate_limit_charge(principal=principal, cost=1)
+    if key_identity:
+        _remember(key_identity, principal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.http import JsonResponse
 from rest_framework.permissions import IsAuthenticated
@@ -12,11 +13,83 @@ from authorizers.selectors.tenant import authorizer_cache_keys, authorizer_get_f
 
 from .authentication import ApiKeyAuthentication, ApiPrincipal, api_key_cache_keys, bearer_key
 from .call_log import CallContext, api_call_record
-from .errors import NotFound, RateLimited
-from .ratelimit import ApiKeyRateThrottle, rate_limit_prefetch
+from .errors import ApiError, NotFound, RateLimited
+from .ratelimit import ApiKeyRateThrottle, Charge, rate_limit_prefetch
+
+# Where the lean lane (platform_app.ops.lean_lane) leaves what it read and charged for a
+# request it then hands to Django, so that nothing is read or charged twice.
+PREFETCH_ENVIRON_KEY = "platform_app.api.prefetch"
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """The API key's and the authorizer's cache entries (and their generations, see
+    platform_app.versioned_cache), and the request's rate-limit token, read in one cache
+    round trip.
+
+    Every lookup needs all three; reading them together takes one Redis round trip where
+    there were two (the reads, then the token). Misses are simply absent: each reader then
+    falls back to its own lookup, and a token not taken ahead is charged by the throttle.
+    """
+
+    cached: dict
+    charge: Charge | None
+    # The key's cache entry name stands for the key (a hash: never the key itself).
+    key_identity: str | None
+
+
+def api_prefetch(*, raw_key: str | None, appid: str | None, charges: bool) -> Prefetch:
+    """`charges`: whether the view spends one rate-limit token per request."""
+    keys: list[str] = []
+    identity = None
+    if raw_key:
+        entry_key, generation_key = api_key_cache_keys(raw_key)
+        keys += [entry_key, generation_key]
+        identity = entry_key
+    if appid:  # the key is safe for any appid: the selector hashes odd ones
+        keys.extend(authorizer_cache_keys(appid))
+    cached, charge = rate_limit_prefetch(
+        cache_keys=keys, key_identity=identity if charges else None
+    )
+    return Prefetch(cached, charge, identity)
+
+
+def api_call_outcome_record(
+    *, principal, context: CallContext, error: ApiError | None, status_code: int, started: float
+) -> None:
+    """The call log's row for one request, if it gets one."""
+    if not isinstance(principal, ApiPrincipal):
+        return  # unauthenticated: no merchant to file it under
+    if isinstance(error, RateLimited) and error.wechat_errcode is None:
+        return  # the key's own limit: counted in a metric, not logged row by row
+    api_call_record(
+        merchant_id=principal.merchant_id,
+        api_key_id=principal.key_id,
+        context=context,
+        result=error.code if error else "ok",
+        status_code=status_code,
+        wechat_errcode=error.wechat_errcode if error else None,
+        rid=error.rid if error else None,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+@dataclass
+class LeanRequest:
+    """What a view's `lean_get` is given in the lean lane (platform_app.ops.lean_lane): the
+    caller, authenticated and charged, and what the prefetch read."""
+
+    principal: ApiPrincipal
+    prefetched: dict
+    call: CallContext
+    prefetch: Prefetch
+    api_error: ApiError | None = None  # set by api_exception_handler, as on a DRF request
 
 
 class MerchantApiView(APIView):
+    """A view may also offer `lean_get(lean: LeanRequest, **url_kwargs) -> dict`: its GET
+    without a query string, answered by the lean lane without DRF (raising what get() would)."""
+
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [ApiKeyRateThrottle]
@@ -25,32 +98,15 @@ class MerchantApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         request.call = CallContext(endpoint=self.endpoint)
-        self._prefetch(request, kwargs.get("appid"))
-        super().initial(request, *args, **kwargs)
-
-    def _prefetch(self, request, appid: str | None) -> None:
-        """The API key's and the authorizer's cache entries (and their generations, see
-        platform_app.versioned_cache), and the request's rate-limit token, in one cache
-        round trip.
-
-        Every lookup needs all three; reading them together takes one Redis round trip where
-        there were two (the reads, then the token). Misses are simply absent: each reader then
-        falls back to its own lookup, and a token not taken ahead is charged by the throttle.
-        """
-        keys: list[str] = []
-        request.rate_key_identity = None
-        raw_key = bearer_key(request)
-        if raw_key:
-            entry_key, generation_key = api_key_cache_keys(raw_key)
-            keys += [entry_key, generation_key]
-            # The key's cache entry name stands for the key (a hash: never the key itself).
-            request.rate_key_identity = entry_key
-        if appid:  # the key is safe for any appid: the selector hashes odd ones
-            keys.extend(authorizer_cache_keys(appid))
-        charges_here = ApiKeyRateThrottle in self.throttle_classes
-        request.prefetched_cache, request.rate_charge = rate_limit_prefetch(
-            cache_keys=keys, key_identity=request.rate_key_identity if charges_here else None
+        prefetch = request.META.pop(PREFETCH_ENVIRON_KEY, None) or api_prefetch(
+            raw_key=bearer_key(request),
+            appid=kwargs.get("appid"),
+            charges=ApiKeyRateThrottle in self.throttle_classes,
         )
+        request.prefetched_cache = prefetch.cached
+        request.rate_charge = prefetch.charge
+        request.rate_key_identity = prefetch.key_identity
+        super().initial(request, *args, **kwargs)
 
     def authorizer(self, appid: str):
         """The caller's own authorizer with this appid (404 for anyone else's)."""
@@ -67,27 +123,15 @@ class MerchantApiView(APIView):
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
         response = super().dispatch(request, *args, **kwargs)
-        self._record(response, started)
-        return response
-
-    def _record(self, response, started: float) -> None:
         request = self.request
-        principal = getattr(request, "_user", None)
-        if not isinstance(principal, ApiPrincipal):
-            return  # unauthenticated: no merchant to file it under
-        error = getattr(request, "api_error", None)
-        if isinstance(error, RateLimited) and error.wechat_errcode is None:
-            return  # the key's own limit: counted in a metric, not logged row by row
-        api_call_record(
-            merchant_id=principal.merchant_id,
-            api_key_id=principal.key_id,
+        api_call_outcome_record(
+            principal=getattr(request, "_user", None),
             context=getattr(request, "call", None) or CallContext(endpoint=self.endpoint),
-            result=error.code if error else "ok",
+            error=getattr(request, "api_error", None),
             status_code=response.status_code,
-            wechat_errcode=error.wechat_errcode if error else None,
-            rid=error.rid if error else None,
-            latency_ms=round((time.perf_counter() - started) * 1000),
+            started=started,
         )
+        return response
 
 
 def api_not_found(request, *args, **kwargs) -> JsonResponse:

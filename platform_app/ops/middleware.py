@@ -37,6 +37,17 @@ def metric_route(request: HttpRequest) -> str:
     return match.route if match is not None and match.route else OTHER
 
 
+def request_id_for(incoming: str) -> str:
+    """The caller's X-Request-ID when sane, else a new one."""
+    # 32 hex digits, as uuid4().hex gave, without building a UUID object per request.
+    return incoming if _VALID_ID.match(incoming) else secrets.token_hex(16)
+
+
+def http_request_observe(*, route: str, method: str | None, status: int, seconds: float) -> None:
+    HTTP_LATENCY.labels(route).observe(seconds)
+    HTTP_REQUESTS.labels(route, metric_method(method), str(status)).inc()
+
+
 class RequestMetricsMiddleware:
     """Tags each request with an id (from X-Request-ID when sane) and counts it by route."""
 
@@ -44,18 +55,19 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        # 32 hex digits, as uuid4().hex gave, without building a UUID object per request.
-        request_id = incoming if _VALID_ID.match(incoming) else secrets.token_hex(16)
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
-        route = metric_route(request)
-        HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(route, metric_method(request.method), str(response.status_code)).inc()
+        http_request_observe(
+            route=metric_route(request),
+            method=request.method,
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
         response["X-Request-ID"] = request_id
         return response
 

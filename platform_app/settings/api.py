@@ -49,5 +49,8 @@ API_AUTH_FAILURES_PER_MINUTE = env.int("API_AUTH_FAILURES_PER_MINUTE", default=3
 # 0 uses REMOTE_ADDR. The client IP only keys the failed-authentication budget.
 API_TRUSTED_PROXY_COUNT = env.int("API_TRUSTED_PROXY_COUNT", default=0)
 # Merchant API call log: buffered per process and written in batches (0: in the request).
+# The lean lane (platform_app.ops.lean_lane) answers warm single lookups without Django's
+# request cycle; False sends every request through Django (same answers, more CPU).
+API_LEAN_LANE = env.bool("API_LEAN_LANE", default=True)
 API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
 API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)

@@ -8,7 +8,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from authorizers.selectors.tenant import authorizer_get_for_merchant
 from platform_app.api import errors as api
+from platform_app.api.call_log import CallContext
 from platform_app.api.exceptions import api_error_from
 from platform_app.api.ratelimit import rate_limit_charge
 from platform_app.api.schema import (
@@ -17,7 +19,7 @@ from platform_app.api.schema import (
     error_responses,
     tag_name_serializer,
 )
-from platform_app.api.views import MerchantApiView
+from platform_app.api.views import LeanRequest, MerchantApiView
 
 from ..services import tag_names_get, user_tagids_get, user_tagids_get_bulk
 
@@ -107,20 +109,53 @@ class UserTagsView(MerchantApiView):
         responses={200: OutputSerializer, **error_responses(*_LOOKUP_ERRORS)},
     )
     def get(self, request, appid: str, openid: str):
-        request.call.openid = openid
-        if not _OPENID.fullmatch(openid):
-            raise api.InvalidRequest(f"openid: An openid is {OPENID_RULE}.")
-        expand = request.query_params.get("expand")
-        if expand not in (None, "names"):
-            raise api.InvalidRequest('expand: The only expansion is "names".')
-        authorizer = self.authorizer(appid)
-        request.call.authorizer_id, request.call.authorizer_appid = authorizer.pk, appid
-        tagids = user_tagids_get(authorizer=authorizer, openid=openid)
-        body = {"openid": openid, "tagid_list": tagids}
-        if expand == "names":
-            names = tag_names_get(authorizer=authorizer, expect_ids=tuple(tagids))
-            body["tags"] = [{"id": tagid, "name": names.get(tagid)} for tagid in tagids]
+        body = _user_tags(
+            call=request.call,
+            merchant_id=self.principal.merchant_id,
+            prefetched=request.prefetched_cache,
+            appid=appid,
+            openid=openid,
+            expand=request.query_params.get("expand"),
+        )
         return Response(body)
+
+    @staticmethod
+    def lean_get(lean: LeanRequest, appid: str, openid: str) -> dict:
+        return _user_tags(
+            call=lean.call,
+            merchant_id=lean.principal.merchant_id,
+            prefetched=lean.prefetched,
+            appid=appid,
+            openid=openid,
+            expand=None,
+        )
+
+
+def _user_tags(
+    *,
+    call: CallContext,
+    merchant_id: int,
+    prefetched: dict,
+    appid: str,
+    openid: str,
+    expand: str | None,
+) -> dict:
+    """The lookup, from the URL's values to the answer's body, for both lanes."""
+    call.openid = openid
+    if not _OPENID.fullmatch(openid):
+        raise api.InvalidRequest(f"openid: An openid is {OPENID_RULE}.")
+    if expand not in (None, "names"):
+        raise api.InvalidRequest('expand: The only expansion is "names".')
+    authorizer = authorizer_get_for_merchant(
+        merchant_id=merchant_id, appid=appid, prefetched=prefetched
+    )
+    call.authorizer_id, call.authorizer_appid = authorizer.pk, appid
+    tagids = user_tagids_get(authorizer=authorizer, openid=openid)
+    body: dict = {"openid": openid, "tagid_list": tagids}
+    if expand == "names":
+        names = tag_names_get(authorizer=authorizer, expect_ids=tuple(tagids))
+        body["tags"] = [{"id": tagid, "name": names.get(tagid)} for tagid in tagids]
+    return body
 
 
 class UserTagsBulkView(MerchantApiView):
