@@ -1,0 +1,31 @@
+"""A new database starts on an empty cache, on the embedded default.
+
+The embedded default keeps its cache in files (settings/cache.py), which outlive the
+database: delete `var/db.sqlite3` and migrate again, and the old API keys, authorizer rows
+and tokens would still be served from `var/cache` for their lifetime, under ids the new
+database hands out again. Redis and the per-process memory cache are left alone (a Redis
+database may be shared; memory does not outlive the process).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
+
+logger = logging.getLogger(__name__)
+
+
+def cache_clear_for_new_database(sender, plan=None, **kwargs) -> None:
+    """post_migrate receiver: a plan that applies contenttypes' first migration built the
+    database from nothing."""
+    cache = caches["default"]
+    if sender.label != "contenttypes" or not isinstance(cache, FileBasedCache):
+        return
+    if any(
+        migration.app_label == "contenttypes" and migration.name == "0001_initial" and not back
+        for migration, back in plan or ()
+    ):
+        cache.clear()
+        logger.info("new database: the file cache was emptied")
