@@ -63,6 +63,11 @@ def test_a_new_database_empties_the_file_cache_and_a_migration_does_not(tmp_path
     _manage(tmp_path, "migrate", "--noinput", "-v", "0")  # nothing to apply: the cache stays
     assert _recalled(tmp_path) == "old"
 
+    buckets = tmp_path / "cache" / "ratelimit"
+    buckets.mkdir()
+    (buckets / "1").write_text("an old key's bucket")
+
     (tmp_path / "db.sqlite3").unlink()  # a newcomer starting over
     _manage(tmp_path, "migrate", "--noinput", "-v", "0")
     assert _recalled(tmp_path) == "None"
+    assert not buckets.exists()
