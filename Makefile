@@ -44,6 +44,7 @@ browser-deps:
 # The token-state guarantees (SPEC 9) and the merchant API's are proven on both databases: the
 # whole suite on PostgreSQL + Redis, then these again on the embedded default (SQLite, files).
 EMBEDDED_ENV = DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_URL= CELERY_BROKER_URL= \
+	CACHE_DIR=$(CURDIR)/var/test-embedded-cache \
 	ALLOW_SQLITE_IN_PRODUCTION=1
 EMBEDDED_TESTS = tests/resilience/test_token_state_machine.py tests/authorizers/test_integrity.py \
 	tests/authorizers/test_onboarding_claims.py tests/resilience/test_sqlite_single_flight.py \
