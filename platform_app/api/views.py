@@ -77,10 +77,9 @@ def api_call_outcome_record(
 @dataclass
 class LeanRequest:
     """What a view's `lean_get` is given in the lean lane (platform_app.ops.lean_lane): the
-    caller, authenticated and charged, and what the prefetch read."""
+    caller, authenticated, and what the prefetch read and charged."""
 
     principal: ApiPrincipal
-    prefetched: dict
     call: CallContext
     prefetch: Prefetch
     api_error: ApiError | None = None  # set by api_exception_handler, as on a DRF request

@@ -166,7 +166,6 @@ class LeanLane:
             return None
         return LeanRequest(
             principal=principal,
-            prefetched=prefetch.cached,
             call=CallContext(endpoint=route.view_class.endpoint),
             prefetch=prefetch,
         )
@@ -176,11 +175,10 @@ class LeanLane:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             if route.charges:  # DRF's order: authenticated (above), throttled, handled
-                prefetch = lean.prefetch
                 rate_limit_settle(
                     principal=lean.principal,
-                    charge=prefetch.charge,
-                    key_identity=prefetch.key_identity,
+                    charge=lean.prefetch.charge,
+                    key_identity=lean.prefetch.key_identity,
                 )
             status, headers, body = 200, [], _RENDERER.render(route.lean_get(lean, **kwargs))
         except Exception as exc:

@@ -124,7 +124,7 @@ class UserTagsView(MerchantApiView):
         return _user_tags(
             call=lean.call,
             merchant_id=lean.principal.merchant_id,
-            prefetched=lean.prefetched,
+            prefetched=lean.prefetch.cached,
             appid=appid,
             openid=openid,
             expand=None,

@@ -46,6 +46,14 @@ def test_a_failed_push_request_is_logged_and_changes_nothing(wechat_api, db, cap
     assert ComponentState.objects.get().verify_ticket == ""
 
 
+def test_the_push_request_is_tried_once_when_wechat_is_busy(wechat_api, db):
+    """It runs inside a caller's failing request: no backoff there, the next caller retries."""
+    wechat_api.set_faults(error_rate=1, path_prefix="/cgi-bin/component/api_start_push_ticket")
+    with pytest.raises(ComponentTicketMissing):
+        component_access_token_get()
+    assert wechat_api.state.calls("api_start_push_ticket") == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_ticket_wechat_moved_past_heals_through_a_requested_push(wechat_api, live_server):
     """The ticket we hold lost to a newer one we never stored (a push lost, or two pushes in

@@ -117,12 +117,16 @@ def component_ticket_push_request() -> bool:
     if not cache.add(_push_request_key(), 1, TICKET_PUSH_REQUEST_INTERVAL):
         return False
     try:
-        get_transport().post(
+        # One attempt: this runs inside a caller's failing request, and the next caller a
+        # minute later is the retry.
+        get_transport().request(
+            "POST",
             API_START_PUSH_TICKET,
             body={
                 "component_appid": settings.WECHAT_COMPONENT_APPID,
                 "component_secret": settings.WECHAT_COMPONENT_APPSECRET,
             },
+            max_attempts=1,
         )
     except WeChatError as exc:
         logger.warning("api_start_push_ticket failed: %s", exc)
