@@ -16,13 +16,13 @@ import re
 
 import pytest
 from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import RequestFactory
 from prometheus_client import REGISTRY
 
 from authorizers.models import ApiCall
 from platform_app.ops.lean_lane import LeanLane
-from platform_app.wsgi import _django
 from tests.api.support import BOOKS_APPID, COFFEE_APPID, UNKNOWN_OPENID, demo_openid, tags_url
 
 OPENID = demo_openid(COFFEE_APPID, 0)
@@ -45,21 +45,26 @@ def _keep_the_test_transaction():
 
 class Lanes:
     def __init__(self) -> None:
+        """Built after the test's settings: middleware reads them when it is loaded."""
         self.django_calls = 0
+        self.handler = WSGIHandler()  # what platform_app.wsgi wraps, loaded as it loads it
 
         def django(environ, start_response):
             self.django_calls += 1
-            return _django(environ, start_response)
+            return self.handler(environ, start_response)
 
         self.lean = LeanLane(django)
 
     @staticmethod
-    def call(app, path: str, key: str | None, method: str = "GET", **headers: str) -> dict:
+    def call(
+        app, path: str, key: str | None, method: str = "GET", secure: bool = False, **headers: str
+    ) -> dict:
         extra = {f"HTTP_{k.upper()}": v for k, v in headers.items()}
         if key is not None:
             extra["HTTP_AUTHORIZATION"] = f"Bearer {key}"
         path, _, query = path.partition("?")
-        environ = RequestFactory().generic(method, path, QUERY_STRING=query, **extra).environ
+        factory = RequestFactory()
+        environ = factory.generic(method, path, QUERY_STRING=query, secure=secure, **extra).environ
         answer: dict = {}
 
         def start_response(status, headers, exc_info=None):
@@ -74,7 +79,7 @@ class Lanes:
         return answer
 
     def django(self, path: str, key: str | None, **kwargs) -> dict:
-        return self.call(_django, path, key, **kwargs)
+        return self.call(self.handler, path, key, **kwargs)
 
     def via_lean(self, path: str, key: str | None, **kwargs) -> tuple[dict, bool]:
         """The lean lane's answer, and whether it answered itself (Django never called)."""
@@ -275,3 +280,24 @@ def test_lean_lane_off_sends_everything_to_django(coffee, tenant, wechat_api, se
     lean, answered_itself = lanes.via_lean(url, tenant.raw_key)
     assert lean["status"] == "200 OK" and not answered_itself
     assert json.loads(lean["body"])["tagid_list"] == [2, 100]
+
+
+def test_behind_https_settings_the_lanes_agree(coffee, tenant, settings, wechat_api):
+    """Production may have Django redirect to HTTPS and send HSTS: a plain-HTTP lookup is
+    redirected by Django (the lane leaves it), a secure one gets the same HSTS header."""
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    lanes, url = Lanes(), tags_url(COFFEE_APPID, OPENID)
+    lanes.django(url, tenant.raw_key, secure=True)  # warm
+
+    plain = lanes.django(url, tenant.raw_key)
+    lean, answered_itself = lanes.via_lean(url, tenant.raw_key)
+    assert plain["status"].startswith("301") and not answered_itself
+    assert _comparable(lean) == _comparable(plain)
+
+    django = lanes.django(url, tenant.raw_key, secure=True)
+    lean, answered_itself = lanes.via_lean(url, tenant.raw_key, secure=True)
+    assert answered_itself and lean["status"] == "200 OK"
+    assert lean["headers"]["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
+    assert _comparable(lean) == _comparable(django)
