@@ -14,8 +14,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from platform_app.component import signals as component_signals
-from platform_app.component.models import ComponentEvent
+from component import signals as component_signals
+from component.models import ComponentEvent
 
 from . import signals
 from .models import Authorizer

@@ -9,19 +9,19 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.wechat.errors import WeChatAuthCodeInvalid, WeChatError
+from authorizers.services.onboarding.authorization import (
+    AuthorizerOwnedByAnotherMerchant,
+    authorization_complete,
+    authorization_start,
+)
+from authorizers.services.onboarding.invites import InviteInvalid, invite_merchant_get
+from component.services.token import ComponentTicketMissing
+from wechat.errors import WeChatAuthCodeInvalid, WeChatError
 
 from .account_type import authorizer_is_verified
 from .capabilities import capabilities_evaluate, capability_get
 from .models import Authorizer
 from .permission_sets import permission_set_labels
-from .services.authorization import (
-    AuthorizerOwnedByAnotherMerchant,
-    authorization_complete,
-    authorization_start,
-)
-from .services.invites import InviteInvalid, invite_merchant_get
 
 logger = logging.getLogger(__name__)
 

@@ -76,7 +76,7 @@ def _masked_path(path: str | None) -> str | None:
     """Invites (/authorize/<invite>/) and openids (/users/<openid>/tags) sit in paths."""
     if not path:
         return path
-    from platform_app.logs import mask_secrets  # no Django: safe in the master
+    from core.logs import mask_secrets  # no Django: safe in the master
 
     return mask_secrets(path)
 

@@ -6,9 +6,9 @@ from platform_app.ops.middleware import API_PREFIX
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("wechat/component/", include("platform_app.component.urls")),
+    path("wechat/component/", include("component.urls")),
     path("authorize/", include("authorizers.urls")),
-    path(API_PREFIX.lstrip("/"), include("platform_app.api.urls")),
+    path(API_PREFIX.lstrip("/"), include("merchant_api.urls")),
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),

@@ -26,8 +26,8 @@ django.setup()
 
 from authorizers.models import Merchant  # noqa: E402
 from authorizers.services.api_keys import api_key_create  # noqa: E402
-from authorizers.services.invites import invite_create, invite_url  # noqa: E402
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openids  # noqa: E402
+from authorizers.services.onboarding.invites import invite_create, invite_url  # noqa: E402
+from sandbox.demo import COFFEE_APPID, demo_openids  # noqa: E402
 
 WEB = f"http://127.0.0.1:{os.environ.get('DEMO_WEB_PORT', '8000')}"
 SANDBOX = f"http://127.0.0.1:{os.environ.get('DEMO_SANDBOX_PORT', '8100')}"

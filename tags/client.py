@@ -6,8 +6,8 @@ refresh-and-retry-once policy live in tags.services.
 
 from __future__ import annotations
 
-from platform_app.wechat.errors import WeChatBadResponse
-from platform_app.wechat.transport import get_transport
+from wechat.errors import WeChatBadResponse
+from wechat.transport import get_transport
 
 TAGS_GETIDLIST = "/cgi-bin/tags/getidlist"
 TAGS_GET = "/cgi-bin/tags/get"

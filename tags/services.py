@@ -6,7 +6,7 @@ request spends no WeChat call. A dead-token answer refreshes once and retries on
 more. WeChat answers that concern the account rather than the openid (61007, 48001, 61003,
 61023) end a bulk lookup; 61003/61023 also stop the authorizer (recorded through the
 authorizers' status service), so this and every later request is refused like any stopped
-account, without a call. Which API error each answer becomes is platform_app.api.exceptions'.
+account, without a call. Which API error each answer becomes is merchant_api.exceptions'.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from authorizers.capabilities import (
     capability_require,
 )
 from authorizers.models import Authorizer
-from authorizers.services.request_token import RequestToken, authorizer_call
 from authorizers.services.status import authorizer_mark_reauth_required, authorizer_mark_revoked
-from authorizers.services.tokens import AuthorizerTokenRefreshError, AuthorizerUnavailable
-from platform_app.wechat import errors as wx
+from authorizers.services.tokens.call import RequestToken, authorizer_call
+from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
+from wechat import errors as wx
 
 from .capabilities import USER_TAGS
 from .client import BATCHGET_MAX, TAGS_GET, TAGS_GETIDLIST, USER_INFO_BATCHGET, TagClient

@@ -21,7 +21,7 @@ def _call_log_in_request(settings):
 def _clear_cache(settings):
     from django.core.cache import cache
 
-    from platform_app.api import ratelimit
+    from merchant_api import ratelimit
 
     cache.clear()
     # Without Redis the buckets live in this process or in files: a new test's key (SQLite

@@ -9,10 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from platform_app.admin_base import ReadOnlyAdmin
+from authorizers.services.quota.readings import authorizer_rid_explain
+from core.admin_base import ReadOnlyAdmin
 
 from ..models import ApiCall, Authorizer
-from ..services.quota import authorizer_rid_explain
 from .authorizer_actions import EXPECTED
 from .wechat_messages import action_failure_message
 

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from platform_app.fields import decrypt_value, encrypt_value
+from core.fields import decrypt_value, encrypt_value
 
 from ..models import ApiKey, Merchant
 from ..services.api_keys import api_key_create, api_key_revoke

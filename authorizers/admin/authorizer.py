@@ -11,6 +11,16 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from authorizers.operators_site.labels import (
+    account_type_label,
+    capability_cell,
+    humanize_until,
+    permission_set_badges,
+    status_label,
+    verified_label,
+)
+from authorizers.services.quota.readings import QUOTA_RESETS_PER_MONTH, authorizer_quota_resets_used
+
 from ..capabilities import Capability, capabilities_registered
 from ..models import Authorizer
 from ..selectors.dashboard import (
@@ -18,7 +28,6 @@ from ..selectors.dashboard import (
     authorizer_recent_api_calls,
     authorizer_recent_events,
 )
-from ..services.quota import QUOTA_RESETS_PER_MONTH, authorizer_quota_resets_used
 from .authorizer_actions import (
     check_quota,
     mark_revoked,
@@ -27,14 +36,6 @@ from .authorizer_actions import (
     sync_info,
 )
 from .filters import EligibilityFilter
-from .labels import (
-    account_type_label,
-    capability_cell,
-    humanize_until,
-    permission_set_badges,
-    status_label,
-    verified_label,
-)
 
 SECRET_FIELDS = ("access_token", "refresh_token")
 

@@ -13,21 +13,21 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.wechat.errors import WeChatError
-
-from ..models import Authorizer
-from ..permission_sets import permission_set_labels
-from ..services.quota import (
+from authorizers.operators_site.labels import account_type_label, humanize_until, verified_label
+from authorizers.services.quota.readings import (
     QUOTA_RESETS_PER_MONTH,
     authorizer_quota_clear,
     authorizer_quota_list,
 )
+from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+from component.services.token import ComponentTicketMissing
+from wechat.errors import WeChatError
+
+from ..models import Authorizer
+from ..permission_sets import permission_set_labels
 from ..services.status import authorizer_mark_revoked
 from ..services.sync import authorizer_sync_info
-from ..services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
-from ..services.tokens import authorizer_refresh_access_token
-from .labels import account_type_label, humanize_until, verified_label
 from .wechat_messages import action_failure_message
 
 logger = logging.getLogger(__name__)

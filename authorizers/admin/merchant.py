@@ -8,10 +8,16 @@ from django.db.models import Count, Q
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from authorizers.operators_site.labels import (
+    account_type_label,
+    humanize_age,
+    status_label,
+    verified_label,
+)
+from authorizers.services.onboarding.invites import invite_create, invite_url
+
 from ..models import ApiKey, Authorizer, Merchant
-from ..services.invites import invite_create, invite_url
 from .api_key_views import api_key_create_view, api_key_created_view, api_key_revoke_view
-from .labels import account_type_label, humanize_age, status_label, verified_label
 
 
 class _ReadOnlyInline(admin.TabularInline):

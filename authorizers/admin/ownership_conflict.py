@@ -10,8 +10,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from authorizers.services.onboarding.ownership import (
+    ownership_conflict_dismiss,
+    ownership_conflict_transfer,
+)
+
 from ..models import OwnershipConflict
-from ..services.ownership import ownership_conflict_dismiss, ownership_conflict_transfer
 
 
 @admin.register(OwnershipConflict)

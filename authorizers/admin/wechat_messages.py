@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.wechat import errors as wx
-
-from ..models import Authorizer
-from ..services.token_errors import (
+from authorizers.services.tokens.errors import (
     AuthorizerTokenRefreshError,
     AuthorizerTokenRefreshFailed,
     AuthorizerTokenRefreshRetryable,
     AuthorizerUnavailable,
 )
+from component.services.token import ComponentTicketMissing
+from wechat import errors as wx
+
+from ..models import Authorizer
 
 
 def _reference(exc: object) -> str:

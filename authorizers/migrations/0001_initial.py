@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import platform_app.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -71,13 +71,13 @@ class Migration(migrations.Migration):
                         max_length=16,
                     ),
                 ),
-                ("access_token", platform_app.fields.EncryptedTextField(blank=True, default="")),
+                ("access_token", core.fields.EncryptedTextField(blank=True, default="")),
                 (
                     "access_token_expires_at",
                     models.DateTimeField(blank=True, db_index=True, null=True),
                 ),
                 ("token_version", models.PositiveIntegerField(default=0)),
-                ("refresh_token", platform_app.fields.EncryptedTextField(blank=True, default="")),
+                ("refresh_token", core.fields.EncryptedTextField(blank=True, default="")),
                 ("last_refreshed_at", models.DateTimeField(blank=True, null=True)),
                 ("last_refresh_error", models.CharField(blank=True, default="", max_length=300)),
                 ("authorized_at", models.DateTimeField(blank=True, null=True)),

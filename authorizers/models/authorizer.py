@@ -1,6 +1,6 @@
 from django.db import models
 
-from platform_app.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 from .merchant import Merchant
 

@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from platform_app.component.models import ComponentEvent, ComponentState
+from component.models import ComponentEvent, ComponentState
 
 from ..account_type import VERIFIED_Q
 from ..capabilities import Capability

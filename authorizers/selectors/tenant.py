@@ -5,7 +5,7 @@ at the API boundary, and no read here can return another merchant's account.
 (API_AUTHORIZER_CACHE_SECONDS) with the access token in it as Fernet ciphertext, never in
 clear. Saves and deletes invalidate the entry (signals connected in tags.apps); callers that
 change a token outside a save (a refresh) call `authorizer_cache_forget`. A fill racing an
-invalidation never outlives it (platform_app.versioned_cache): an `unauthorized` push wins.
+invalidation never outlives it (core.versioned_cache): an `unauthorized` push wins.
 An entry no configured FIELD_ENCRYPTION_KEYS key decrypts (a key dropped since it was
 written) is a miss: the row is read again, instead of a 500 until the entry expires. The instance
 rebuilt from the cache defers every field it does not hold (the refresh token among
@@ -19,8 +19,8 @@ import re
 
 from django.conf import settings
 
-from platform_app.fields import FieldDecryptionError, decrypt_value_cached, encrypt_value
-from platform_app.versioned_cache import VersionedCache
+from core.fields import FieldDecryptionError, decrypt_value_cached, encrypt_value
+from core.versioned_cache import VersionedCache
 
 from ..models import Authorizer
 

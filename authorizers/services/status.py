@@ -12,8 +12,9 @@ from datetime import datetime
 
 from django.db import transaction
 
+from authorizers.services.tokens.state import token_state_lock, token_state_stop
+
 from ..models import Authorizer
-from .token_state import token_state_lock, token_state_stop
 
 logger = logging.getLogger(__name__)
 

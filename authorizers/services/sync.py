@@ -9,18 +9,18 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
-from platform_app.component.client import ComponentClient
-from platform_app.wechat.errors import WeChatAuthorizationRevoked, WeChatError
-
-from ..models import Authorizer
-from .grants import authorizer_profile_apply
-from .status import authorizer_mark_revoked
-from .token_state import (
+from authorizers.services.onboarding.grants import authorizer_profile_apply
+from authorizers.services.tokens.state import (
     token_state_lock,
     token_state_new_listed,
     token_state_store_info_grant,
     token_state_version,
 )
+from component.client import ComponentClient
+from wechat.errors import WeChatAuthorizationRevoked, WeChatError
+
+from ..models import Authorizer
+from .status import authorizer_mark_revoked
 
 logger = logging.getLogger(__name__)
 

@@ -23,24 +23,24 @@ import time
 from celery import shared_task
 from django.conf import settings
 
-from ..services.token_errors import (
+from authorizers.services.tokens.errors import (
     RETRYABLE_RESULTS,
     AuthorizerTokenRefreshRetryable,
     AuthorizerUnavailable,
     RefreshResult,
 )
-from ..services.token_gauges import authorizer_token_gauges_update
-from ..services.token_sweep import (
+from authorizers.services.tokens.gauges import authorizer_token_gauges_update
+from authorizers.services.tokens.refresh import authorizer_refresh_if_expiring
+from authorizers.services.tokens.sweep import (
+    authorizer_refresh_margin,
     authorizer_token_busy_mark,
     authorizer_token_busy_unmark,
     authorizer_token_in_flight_seconds,
     authorizer_tokens_due,
     authorizer_tokens_refresh_many,
     authorizer_tokens_unconfirmed,
-    refresh_margin,
-    summarize,
+    refresh_results_count,
 )
-from ..services.tokens import authorizer_refresh_if_expiring
 
 __all__ = ["authorizer_refresh_batch_task", "authorizer_refresh_task", "authorizer_tokens_sweep"]
 
@@ -107,7 +107,7 @@ def authorizer_refresh_batch_task(
             countdown = _retry_countdown(0)
             authorizer_token_busy_mark(authorizer_id=authorizer_id, seconds=countdown)
             authorizer_refresh_task.apply_async((authorizer_id,), countdown=countdown)
-    summary = summarize(results)
+    summary = refresh_results_count(results)
     logger.info("token refresh batch of %d: %s", len(authorizer_ids), summary)
     return summary
 
@@ -125,7 +125,7 @@ def authorizer_refresh_task(self, authorizer_id: int, force: bool = False) -> st
     authorizer_token_busy_mark(authorizer_id=authorizer_id, seconds=seconds)
     try:
         result = authorizer_refresh_if_expiring(
-            authorizer_id=authorizer_id, within=refresh_margin(), force=force
+            authorizer_id=authorizer_id, within=authorizer_refresh_margin(), force=force
         )
     except AuthorizerUnavailable as exc:
         result = RefreshResult(exc.status)

@@ -2,15 +2,15 @@
 
 from celery import shared_task
 
-from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.wechat.errors import retry_later_types
+from authorizers.services.onboarding.pushes import authorizer_apply_authorization_event
+from component.services.token import ComponentTicketMissing
+from wechat.errors import retry_later_types
 
-from ..services.events import authorizer_apply_authorization_event
 from ..services.sync import authorizer_sync_info
 
 __all__ = ["authorizer_apply_authorization_code_task", "authorizer_sync_info_task"]
 
-# Worth another try later: what platform_app.wechat.errors.RETRY says, or no ticket pushed yet.
+# Worth another try later: what wechat.errors.RETRY says, or no ticket pushed yet.
 RETRYABLE = (*retry_later_types(), ComponentTicketMissing)
 RETRY_POLICY = {
     "autoretry_for": RETRYABLE,

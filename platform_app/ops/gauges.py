@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from authorizers.services.quota_gauges import quota_gauges_update
-from authorizers.services.token_gauges import authorizer_token_gauges_update
+from authorizers.services.quota.gauges import quota_gauges_update
+from authorizers.services.tokens.gauges import authorizer_token_gauges_update
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_resolver
 
-from platform_app.logs import request_id_var
-from platform_app.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from core.logs import request_id_var
+from core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from platform_app.ops import views
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

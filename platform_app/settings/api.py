@@ -9,7 +9,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # Every error, DRF's own included, in SPEC 4.3's JSON shape.
-    "EXCEPTION_HANDLER": "platform_app.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "merchant_api.exceptions.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -17,7 +17,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Look up WeChat user tags on behalf of your authorized Official Accounts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI from drf-spectacular-sidecar, served by platform_app.api.docs: no CDN.
+    # Swagger UI from drf-spectacular-sidecar, served by merchant_api.docs: no CDN.
     "SWAGGER_UI_DIST": "/api/docs/assets",
     "SWAGGER_UI_FAVICON_HREF": "/api/docs/assets/favicon-32x32.png",
 }
@@ -49,8 +49,5 @@ API_AUTH_FAILURES_PER_MINUTE = env.int("API_AUTH_FAILURES_PER_MINUTE", default=3
 # 0 uses REMOTE_ADDR. The client IP only keys the failed-authentication budget.
 API_TRUSTED_PROXY_COUNT = env.int("API_TRUSTED_PROXY_COUNT", default=0)
 # Merchant API call log: buffered per process and written in batches (0: in the request).
-# The lean lane (platform_app.ops.lean_lane) answers warm single lookups without Django's
-# request cycle; False sends every request through Django (same answers, more CPU).
-API_LEAN_LANE = env.bool("API_LEAN_LANE", default=True)
 API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
 API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)

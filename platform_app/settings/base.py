@@ -20,7 +20,7 @@ with contextlib.suppress(OSError):
     VAR_DIR.mkdir(exist_ok=True)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "platform_app.admin_config.OperatorsAdminConfig",  # django.contrib.admin, the operators' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -28,11 +28,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # The project first: its ready() runs the production guard before any app's ready().
     "platform_app",
-    "platform_app.component",
+    # Then the apps bottom up, as docs/ARCHITECTURE.md draws them.
+    "core",
+    "component",
     "authorizers",
-    "platform_app.api",
+    "merchant_api",
     "tags",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

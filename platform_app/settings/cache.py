@@ -7,7 +7,7 @@ _KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="wxtags")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "platform_app.redis_cache.RedisCache",
+            "BACKEND": "core.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": _KEY_PREFIX,
         }

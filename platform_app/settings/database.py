@@ -25,7 +25,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # - timeout (SQLite's busy timeout, seconds): how long BEGIN IMMEDIATE and writes outside
     #   atomic (autocommit saves, the call log) wait for the lock. The same bound as
     #   PostgreSQL's lock_timeout on the refresh lock; past it the wait raises
-    #   OperationalError "database is locked", which platform_app.db_locks.is_lock_timeout
+    #   OperationalError "database is locked", which core.db_locks.is_lock_timeout
     #   recognises as a retryable lock timeout.
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options.setdefault("transaction_mode", "IMMEDIATE")

@@ -7,13 +7,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "mask_secrets": {"()": "platform_app.logs.MaskSecretsFilter"},
-        "request_id": {"()": "platform_app.logs.RequestIdFilter"},
-        "downgrade_to_warning": {"()": "platform_app.logs.DowngradeToWarningFilter"},
+        "mask_secrets": {"()": "core.logs.MaskSecretsFilter"},
+        "request_id": {"()": "core.logs.RequestIdFilter"},
+        "downgrade_to_warning": {"()": "core.logs.DowngradeToWarningFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "platform_app.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

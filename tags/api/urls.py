@@ -1,6 +1,8 @@
 from django.urls import path
 
-from .views import UserTagsBulkView, UserTagsView
+from merchant_api.plain_get import plain_get_view
+
+from .views import UserTagsBulkView, UserTagsView, user_tags_body
 
 # No trailing slash, as in SPEC 4.3. The openid is matched loosely here and validated in the
 # view, so a malformed one is a 400 invalid_request, not a 404.
@@ -12,7 +14,7 @@ urlpatterns = [
     ),
     path(
         "authorizers/<str:appid>/users/<str:openid>/tags",
-        UserTagsView.as_view(),
+        plain_get_view(UserTagsView, user_tags_body),
         name="api-user-tags",
     ),
 ]

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import re
 
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from authorizers.selectors.tenant import authorizer_get_for_merchant
-from platform_app.api import errors as api
-from platform_app.api.call_log import CallContext
-from platform_app.api.exceptions import api_error_from
-from platform_app.api.ratelimit import rate_limit_charge
-from platform_app.api.schema import (
+from merchant_api import errors as api
+from merchant_api.authentication import ApiPrincipal
+from merchant_api.call_log import CallContext
+from merchant_api.exceptions import api_error_from
+from merchant_api.ratelimit import rate_limit_charge
+from merchant_api.schema import (
     RETRY_AFTER_HEADER,
     ErrorDetailSerializer,
     error_responses,
     tag_name_serializer,
 )
-from platform_app.api.views import LeanRequest, MerchantApiView
+from merchant_api.views import MerchantApiView
 
 from ..services import tag_names_get, user_tagids_get, user_tagids_get_bulk
 
@@ -68,9 +70,11 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class UserTagsView(MerchantApiView):
-    """The hot path: parameters are checked with a compiled pattern and the answer is built
-    directly; DRF serializers cost more per request than everything else this view does
-    (the OutputSerializer below documents the answer)."""
+    """The hot path. Its GET is served by the plain view of tags/api/urls.py through
+    user_tags_body; this class answers the other methods and Accepts and is the OpenAPI
+    document's source. Parameters are checked with a compiled pattern and the answer is built
+    directly: DRF serializers would cost more per request than everything else the lookup
+    does (the OutputSerializer below documents the answer)."""
 
     endpoint = "user_tags"
 
@@ -109,45 +113,37 @@ class UserTagsView(MerchantApiView):
         responses={200: OutputSerializer, **error_responses(*_LOOKUP_ERRORS)},
     )
     def get(self, request, appid: str, openid: str):
-        body = _user_tags(
-            call=request.call,
-            merchant_id=self.principal.merchant_id,
-            prefetched=request.prefetched_cache,
-            appid=appid,
-            openid=openid,
-            expand=request.query_params.get("expand"),
-        )
-        return Response(body)
-
-    @staticmethod
-    def lean_get(lean: LeanRequest, appid: str, openid: str) -> dict:
-        return _user_tags(
-            call=lean.call,
-            merchant_id=lean.principal.merchant_id,
-            prefetched=lean.prefetch.cached,
-            appid=appid,
-            openid=openid,
-            expand=None,
+        return Response(
+            user_tags_body(
+                call=request.call,
+                principal=self.principal,
+                prefetched=request.prefetched_cache,
+                query=request.query_params,
+                appid=appid,
+                openid=openid,
+            )
         )
 
 
-def _user_tags(
+def user_tags_body(
     *,
     call: CallContext,
-    merchant_id: int,
+    principal: ApiPrincipal,
     prefetched: dict,
+    query: QueryDict,
     appid: str,
     openid: str,
-    expand: str | None,
 ) -> dict:
-    """The lookup, from the URL's values to the answer's body, for both lanes."""
+    """One user's tags, from the URL's values to the answer's body (the plain view's and the
+    DRF view's GET)."""
     call.openid = openid
     if not _OPENID.fullmatch(openid):
         raise api.InvalidRequest(f"openid: An openid is {OPENID_RULE}.")
+    expand = query.get("expand")
     if expand not in (None, "names"):
         raise api.InvalidRequest('expand: The only expansion is "names".')
     authorizer = authorizer_get_for_merchant(
-        merchant_id=merchant_id, appid=appid, prefetched=prefetched
+        merchant_id=principal.merchant_id, appid=appid, prefetched=prefetched
     )
     call.authorizer_id, call.authorizer_appid = authorizer.pk, appid
     tagids = user_tagids_get(authorizer=authorizer, openid=openid)

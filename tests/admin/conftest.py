@@ -43,7 +43,7 @@ def _authorizer(merchant, appid, nickname, *, sets, service_type=2, verify_type=
 def admin_world(db) -> AdminWorld:
     from authorizers.models import ApiCall, Authorizer, Merchant
     from authorizers.services.api_keys import api_key_create
-    from platform_app.component.models import ComponentEvent, ComponentState
+    from component.models import ComponentEvent, ComponentState
 
     merchant = Merchant.objects.create(name="Acme Coffee")
     accounts = {

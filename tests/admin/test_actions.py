@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from platform_app.sandbox.demo import BAKERY_APPID, COFFEE_APPID
+from sandbox.demo import BAKERY_APPID, COFFEE_APPID
 
 CHANGELIST = "admin:authorizers_authorizer_changelist"
 

@@ -21,7 +21,7 @@ CHANGELISTS = [
 
 def _page_urls(world) -> list[str]:
     from authorizers.models import ApiCall
-    from platform_app.component.models import ComponentEvent, ComponentState
+    from component.models import ComponentEvent, ComponentState
 
     urls = [reverse("admin:index"), reverse("admin:dashboard")]
     urls += [reverse(f"admin:{name}_changelist") for name in CHANGELISTS]
@@ -174,7 +174,7 @@ def test_authorizer_page_shows_its_calls_and_events_not_its_tokens(admin_client,
 
 
 def test_component_state_shows_ages_not_values(admin_client, admin_world):
-    from platform_app.component.models import ComponentState
+    from component.models import ComponentState
 
     state = ComponentState.objects.get()
     url = reverse("admin:component_componentstate_change", args=[state.pk])

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from authorizers.models import ApiCall, QuotaReading
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openid
+from sandbox.demo import COFFEE_APPID, demo_openid
 from tests.api.support import make_tenant, tags_url
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from platform_app.sandbox.demo import (
+from sandbox.demo import (
     BAKERY_APPID,
     BOOKS_APPID,
     COFFEE_APPID,
@@ -30,7 +30,7 @@ __all__ = [
     "tags_url",
 ]
 
-# Demo users' tags (platform_app/sandbox/demo.py): user index -> tagid_list.
+# Demo users' tags (sandbox/demo.py): user index -> tagid_list.
 UNKNOWN_OPENID = "oUNKNOWNuser0000000000000000"
 
 

@@ -80,7 +80,7 @@ def caching(settings):
 @pytest.mark.django_db(transaction=True)
 def test_key_revoked_during_a_cache_fill_is_refused_next(tenant, caching, monkeypatch):
     from authorizers.services.api_keys import api_key_revoke
-    from platform_app.api import authentication
+    from merchant_api import authentication
 
     hold = HeldFill(authentication.api_key_authenticate)
     monkeypatch.setattr(authentication, "api_key_authenticate", hold)
@@ -97,7 +97,7 @@ def test_key_revoked_during_a_cache_fill_is_refused_next(tenant, caching, monkey
 
 @pytest.mark.django_db(transaction=True)
 def test_merchant_deactivated_during_a_cache_fill_is_refused_next(tenant, caching, monkeypatch):
-    from platform_app.api import authentication
+    from merchant_api import authentication
 
     def deactivate() -> None:
         tenant.merchant.is_active = False

@@ -3,7 +3,7 @@
 import pytest
 
 from authorizers.models import ApiCall
-from platform_app.api.call_log import mask_openid
+from merchant_api.call_log import mask_openid
 from tests.api.support import COFFEE_APPID, UNKNOWN_OPENID, bulk_url, demo_openid, tags_url
 
 
@@ -47,7 +47,7 @@ def test_buffered_log_runs_no_sql_in_the_request(coffee, tenant, wechat_api, set
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from platform_app.api.call_log import api_call_log_flush
+    from merchant_api.call_log import api_call_log_flush
 
     url = tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0))
     tenant.client.get(url)  # warm caches

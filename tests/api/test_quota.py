@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from authorizers.models import Authorizer
-from authorizers.services.quota import authorizer_quota_resets_used
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openid
+from authorizers.services.quota.readings import authorizer_quota_resets_used
+from sandbox.demo import COFFEE_APPID, demo_openid
 
 from .support import error_of, getidlist_calls, tags_url
 

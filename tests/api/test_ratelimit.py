@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_app.api.ratelimit import (
+from merchant_api.ratelimit import (
     FileBuckets,
     Limits,
     MemoryBuckets,
@@ -49,16 +49,16 @@ def test_bucket_cost_and_separate_keys(buckets):
 
 
 def test_defaults_and_per_key_overrides(settings):
-    from platform_app.api.authentication import ApiPrincipal
-    from platform_app.api.ratelimit import limits_for
+    from merchant_api.authentication import ApiPrincipal
+    from merchant_api.ratelimit import limits_for
 
     assert limits_for(ApiPrincipal(1, 1)) == Limits(1000, 600)
     assert limits_for(ApiPrincipal(1, 1, 5, 7)) == Limits(5, 7)
 
 
 def test_redis_down_fails_open(settings):
-    from platform_app.api import ratelimit
-    from platform_app.api.authentication import ApiPrincipal
+    from merchant_api import ratelimit
+    from merchant_api.authentication import ApiPrincipal
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     ratelimit._backends.clear()
@@ -136,8 +136,8 @@ def test_a_bulk_is_charged_its_full_cost(coffee, tenant, wechat_api):
 
 def test_buckets_follow_the_cache_key_prefix(settings):
     """Two deployments sharing one Redis (different CACHE_KEY_PREFIX) have their own buckets."""
-    from platform_app.api import ratelimit
-    from platform_app.api.authentication import ApiPrincipal
+    from merchant_api import ratelimit
+    from merchant_api.authentication import ApiPrincipal
 
     if not settings.REDIS_URL:
         pytest.skip("no Redis configured")

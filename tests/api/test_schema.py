@@ -5,7 +5,7 @@ import re
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from platform_app.api.errors import API_ERRORS
+from merchant_api.errors import API_ERRORS
 
 
 def _schema(db) -> dict:

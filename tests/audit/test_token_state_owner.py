@@ -2,7 +2,7 @@
 
 Reads the product's source (not the running code): an assignment to a token-state field, or a
 keyword setting one in a query (`.update(status=...)`, `Authorizer(refresh_token=...)`), is
-allowed only in authorizers/services/token_state.py.
+allowed only in authorizers/services/tokens/state.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNER = ROOT / "authorizers" / "services" / "token_state.py"
+OWNER = ROOT / "authorizers" / "services" / "tokens" / "state.py"
 TOKEN_STATE = frozenset(
     {
         "access_token",
@@ -27,16 +27,16 @@ TOKEN_STATE = frozenset(
         "state_version",
     }
 )
-# The component (platform_app/component) keeps its own access token and is not scanned.
-SCANNED = ("authorizers", "tags", "platform_app/api", "platform_app/ops", "platform_app/management")
+# The component (component/) keeps its own access token and is not scanned.
+SCANNED = ("authorizers", "tags", "merchant_api", "platform_app", "core/management")
 # Fields of the same names on other objects: API errors have an HTTP status, API keys a
 # revoked_at.
 NOT_AUTHORIZER = {
-    ROOT / "platform_app" / "api" / "errors.py",
+    ROOT / "merchant_api" / "errors.py",
     ROOT / "authorizers" / "services" / "api_keys.py",
 }
 # Re-encrypts stored values under the newest key; the plaintext (the state) is unchanged.
-KEY_ROTATION = ROOT / "platform_app" / "management" / "commands" / "rotate_field_keys.py"
+KEY_ROTATION = ROOT / "core" / "management" / "commands" / "rotate_field_keys.py"
 _QUERY_CALLS = {"update", "create", "get_or_create", "update_or_create", "Authorizer"}
 
 

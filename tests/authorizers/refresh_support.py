@@ -8,8 +8,8 @@ import requests
 from django.utils import timezone
 
 from authorizers.models import Authorizer, Merchant
-from platform_app.component.services.token import component_ticket_store
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openid
+from component.services.token import component_ticket_store
+from sandbox.demo import COFFEE_APPID, demo_openid
 
 AUTHORIZER_TOKEN_PATH = "/cgi-bin/component/api_authorizer_token"
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from authorizers.models import ApiKey, Authorizer, Merchant
 from authorizers.services.api_keys import api_key_authenticate
-from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME, invite_merchant_get
+from authorizers.services.onboarding.invites import UNASSIGNED_MERCHANT_NAME, invite_merchant_get
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,12 @@ import time
 import pytest
 
 from authorizers.models import Authorizer
-from authorizers.services.events import authorizer_apply_authorization_event
+from authorizers.services.onboarding.pushes import authorizer_apply_authorization_event
 from authorizers.services.status import authorizer_apply_unauthorized
 from authorizers.services.sync import authorizer_sync_info
 from authorizers.tasks.sync import authorizer_sync_info_task
-from platform_app.component.models import ComponentEvent
-from platform_app.sandbox.demo import COFFEE_APPID
+from component.models import ComponentEvent
+from sandbox.demo import COFFEE_APPID
 from tests.component.pushes import deliver, push_xml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]

@@ -14,16 +14,16 @@ import pytest
 from django.db import OperationalError
 
 from authorizers.models import Authorizer, Merchant, OwnershipConflict
-from authorizers.services import token_state
-from authorizers.services.holding import merchant_holding_get
-from authorizers.services.invites import invite_create
-from authorizers.services.ownership import authorization_attempt_record
+from authorizers.services.onboarding.holding import merchant_holding_get
+from authorizers.services.onboarding.invites import invite_create
+from authorizers.services.onboarding.ownership import authorization_attempt_record
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
-from authorizers.services.token_sweep import authorizer_tokens_unconfirmed
-from authorizers.services.tokens import authorizer_refresh_access_token
-from platform_app.component.client import ComponentClient
-from platform_app.component.models import ComponentEvent
-from platform_app.sandbox.demo import COFFEE_APPID
+from authorizers.services.tokens import state as token_state
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+from authorizers.services.tokens.sweep import authorizer_tokens_unconfirmed
+from component.client import ComponentClient
+from component.models import ComponentEvent
+from sandbox.demo import COFFEE_APPID
 from tests.component.pushes import consent_xml, deliver, push_xml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
@@ -286,7 +286,7 @@ def _authorized_push(client, consent, create_time: int):
 def test_an_authorized_push_older_than_the_stored_state_is_not_exchanged(
     client, authorizer_factory, component_ready
 ):
-    from authorizers.services.events import authorizer_apply_authorization_event
+    from authorizers.services.onboarding.pushes import authorizer_apply_authorization_event
 
     account = authorizer_factory()
     stale = component_ready.state.consent(COFFEE_APPID)
@@ -303,7 +303,7 @@ def test_an_authorized_push_older_than_the_stored_state_is_not_exchanged(
 def test_a_push_whose_exchange_timed_out_recovers_the_grant(
     client, merchant, component_ready, settings
 ):
-    from authorizers.services.events import authorizer_apply_authorization_event
+    from authorizers.services.onboarding.pushes import authorizer_apply_authorization_event
 
     settings.WECHAT_READ_TIMEOUT = 0.5
     consent = component_ready.state.consent(COFFEE_APPID)

@@ -5,10 +5,10 @@ import time
 import pytest
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME, invite_create
-from authorizers.services.ownership import authorization_attempt_record
-from platform_app.component.models import ComponentEvent
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID
+from authorizers.services.onboarding.invites import UNASSIGNED_MERCHANT_NAME, invite_create
+from authorizers.services.onboarding.ownership import authorization_attempt_record
+from component.models import ComponentEvent
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID
 from tests.component.pushes import consent_xml, deliver, push_xml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]

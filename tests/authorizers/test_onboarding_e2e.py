@@ -10,11 +10,11 @@ import requests
 from django.conf import settings
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.invites import invite_create, invite_url
-from platform_app.component.models import ComponentEvent, ComponentState
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, SUBSCRIPTION_APPID
-from platform_app.wechat.crypto import MessageCrypto
+from authorizers.services.onboarding.invites import invite_create, invite_url
+from component.models import ComponentEvent, ComponentState
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, SUBSCRIPTION_APPID
 from tests.plugins.celery_worker import wait_until
+from wechat.crypto import MessageCrypto
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]
 
@@ -47,7 +47,7 @@ def _settled(appid: str, info_type: str) -> None:
 
 
 def test_ticket_push_then_component_token(live_wechat):
-    from platform_app.component.services.token import component_access_token_get
+    from component.services.token import component_access_token_get
 
     assert ComponentState.objects.get().verify_ticket == live_wechat.state.ticket
     assert component_access_token_get() == live_wechat.state.component_access.current

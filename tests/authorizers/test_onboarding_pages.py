@@ -6,13 +6,13 @@ import pytest
 from django.core import signing
 
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.invites import (
+from authorizers.services.onboarding.invites import (
     INVITE_SALT,
     InviteInvalid,
     invite_create,
     invite_merchant_get,
 )
-from platform_app.sandbox.demo import COFFEE_APPID
+from sandbox.demo import COFFEE_APPID
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from authorizers.models import Authorizer
-from platform_app.sandbox.demo import BAKERY_APPID, BOOKS_APPID, COFFEE_APPID
+from sandbox.demo import BAKERY_APPID, BOOKS_APPID, COFFEE_APPID
 
 from .refresh_support import AUTHORIZER_TOKEN_PATH, give_ticket, onboard, refresh_calls
 

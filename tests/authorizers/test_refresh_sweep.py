@@ -7,16 +7,17 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from authorizers.models import Authorizer
-from authorizers.services.token_gauges import authorizer_token_gauges_update
-from authorizers.services.token_sweep import (
+from authorizers.services.tokens.errors import RefreshResult
+from authorizers.services.tokens.gauges import authorizer_token_gauges_update
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+from authorizers.services.tokens.sweep import (
     authorizer_token_busy_mark,
     authorizer_tokens_due,
     authorizer_tokens_refresh_many,
 )
-from authorizers.services.tokens import RefreshResult, authorizer_refresh_access_token
 from authorizers.tasks.refresh import authorizer_refresh_task
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZON
-from platform_app.sandbox.demo import BAKERY_APPID, BOOKS_APPID, COFFEE_APPID
+from core.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_EXPIRY_HORIZON
+from sandbox.demo import BAKERY_APPID, BOOKS_APPID, COFFEE_APPID
 
 from .refresh_support import (
     AUTHORIZER_TOKEN_PATH,

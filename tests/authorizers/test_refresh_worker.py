@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from authorizers.models import Authorizer
-from authorizers.services.tokens import authorizer_get_access_token
+from authorizers.services.tokens.refresh import authorizer_get_access_token
 from authorizers.tasks.refresh import authorizer_refresh_task, authorizer_tokens_sweep
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, UNVERIFIED_APPID
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, UNVERIFIED_APPID
 from tests.plugins.celery_worker import wait_until
 
 from .refresh_support import (

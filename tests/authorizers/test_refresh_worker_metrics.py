@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from authorizers.models import Authorizer
-from platform_app.sandbox.demo import COFFEE_APPID
+from sandbox.demo import COFFEE_APPID
 from tests.authorizers.refresh_support import give_ticket, onboard
 from tests.plugins.celery_worker import wait_until
 

@@ -3,9 +3,9 @@
 import pytest
 
 from authorizers.models import Authorizer
-from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME
+from authorizers.services.onboarding.invites import UNASSIGNED_MERCHANT_NAME
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, UNVERIFIED_APPID
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, UNVERIFIED_APPID
 
 pytestmark = pytest.mark.django_db
 

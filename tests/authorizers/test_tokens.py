@@ -7,15 +7,17 @@ from django.utils import timezone
 
 from authorizers.models import Authorizer
 from authorizers.selectors.tokens import authorizer_list_expiring
-from authorizers.services.tokens import (
+from authorizers.services.tokens.errors import (
     AuthorizerTokenRefreshRetryable,
     AuthorizerUnavailable,
     RefreshResult,
+)
+from authorizers.services.tokens.refresh import (
     authorizer_get_access_token,
     authorizer_refresh_access_token,
 )
-from platform_app.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_REFRESHES
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID
+from core.metrics import AUTHORIZERS_NEEDING_REAUTH, TOKEN_REFRESHES
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID
 
 from .refresh_support import (
     AUTHORIZER_TOKEN_PATH,
@@ -213,8 +215,8 @@ def test_a_sweep_that_waits_out_a_write_lock_skips_the_row(sandbox):
 
     from django.db import OperationalError
 
-    from authorizers.services import tokens
-    from authorizers.services.tokens import authorizer_refresh_if_expiring
+    from authorizers.services.tokens import refresh as tokens
+    from authorizers.services.tokens.refresh import authorizer_refresh_if_expiring
 
     authorizer = onboard(sandbox, expires_in=-5)
     busy = OperationalError("database is locked")

@@ -46,8 +46,8 @@ def _seed(sandbox, count: int) -> list[str]:
     from django.utils import timezone
 
     from authorizers.models import ApiCall, Authorizer, Merchant
-    from platform_app.component.models import ComponentState
-    from platform_app.component.services.token import (
+    from component.models import ComponentState
+    from component.services.token import (
         component_access_token_cache_clear,
         component_ticket_store,
     )
@@ -119,7 +119,7 @@ def run(count: int, latency_ms: float, concurrency: int, batch_size: int) -> dic
 
     from authorizers.models import Authorizer
     from authorizers.tasks.refresh import authorizer_tokens_sweep
-    from platform_app.sandbox.server import start_sandbox
+    from sandbox.server import start_sandbox
 
     interval = float(settings.CELERY_BEAT_SCHEDULE["authorizer-token-sweep"]["schedule"])
 

@@ -122,10 +122,10 @@ def _onboard(sandbox_url: str):
 
     from authorizers.models import Merchant
     from authorizers.services.api_keys import api_key_create
-    from authorizers.services.authorization import authorization_complete
+    from authorizers.services.onboarding.authorization import authorization_complete
     from authorizers.services.sync import authorizer_sync_info
-    from platform_app.component.client import ComponentClient
-    from platform_app.component.services.token import component_ticket_store
+    from component.client import ComponentClient
+    from component.services.token import component_ticket_store
 
     ticket = requests.get(sandbox_url + "/sandbox/state", timeout=5).json()["component"]["ticket"]
     component_ticket_store(ticket=ticket, received_at=timezone.now())
@@ -384,7 +384,7 @@ def sql_per_lookup(world: World) -> dict[str, object]:
     client = Client(HTTP_AUTHORIZATION=f"Bearer {world.api_key}", HTTP_HOST="127.0.0.1")
     url = f"/api/v1/authorizers/{world.appid}/users/{world.openids[0]}/tags"
     client.get(url)  # warm this process's caches
-    from platform_app.api.call_log import api_call_log_flush
+    from merchant_api.call_log import api_call_log_flush
 
     api_call_log_flush()
     samples, counts, writes = 50, [], []

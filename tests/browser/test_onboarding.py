@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from platform_app.sandbox.demo import (
+from sandbox.demo import (
     BAKERY_APPID,
     COFFEE_APPID,
     SUBSCRIPTION_APPID,

@@ -9,7 +9,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from platform_app.sandbox.demo import (
+from sandbox.demo import (
     BAKERY_APPID,
     BOOKS_APPID,
     COFFEE_APPID,

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from platform_app.sandbox.pusher import event_xml
-from platform_app.wechat.crypto import MessageCrypto
+from sandbox.pusher import event_xml
+from wechat.crypto import MessageCrypto
 
 EVENTS_URL = "/wechat/component/events/"
 
@@ -18,7 +18,7 @@ def push_xml(info_type: str, create_time: int, **fields: str | int) -> str:
 
 
 def consent_xml(consent, create_time: int | None = None, info_type: str = "authorized") -> str:
-    """The push WeChat sends for a sandbox consent (platform_app.sandbox.state.Consent)."""
+    """The push WeChat sends for a sandbox consent (sandbox.state.Consent)."""
     return push_xml(
         info_type,
         int(time.time()) if create_time is None else create_time,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from authorizers.models import Authorizer
-from platform_app.component import signals
-from platform_app.component.models import ComponentEvent, ComponentState
-from platform_app.wechat.crypto import MAX_BODY_LEN
+from component import signals
+from component.models import ComponentEvent, ComponentState
+from wechat.crypto import MAX_BODY_LEN
 
 from .pushes import EVENTS_URL, deliver, encrypt, post, push_xml
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from platform_app.component.services.token import _cache_key, component_access_token_get
-from platform_app.sandbox.demo import BOOKS_APPID
+from component.services.token import _cache_key, component_access_token_get
+from sandbox.demo import BOOKS_APPID
 
 from .pushes import deliver, push_xml
 

@@ -8,15 +8,15 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from platform_app.component.client import ComponentClient
-from platform_app.component.models import ComponentState
-from platform_app.component.services.token import (
+from component.client import ComponentClient
+from component.models import ComponentState
+from component.services.token import (
     ComponentTicketMissing,
     component_access_token_cache_clear,
     component_access_token_get,
     component_ticket_store,
 )
-from platform_app.component.tasks import component_token_refresh
+from component.tasks import component_token_refresh
 
 
 def test_no_ticket_is_a_clear_error(wechat_api, db):

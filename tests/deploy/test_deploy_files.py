@@ -27,6 +27,8 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from tests.packages import PACKAGES
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
@@ -308,7 +310,7 @@ def test_the_wheel_ships_every_file_of_the_packages(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
-    packages = ["platform_app", "authorizers", "tags"]
+    packages = PACKAGES
     expected = set()
     for package in packages:
         for path in (REPO / package).rglob("*"):
@@ -371,7 +373,7 @@ def os_environ_reads() -> set[str]:
     """Variables project code reads straight from os.environ (e.g. PROMETHEUS_MULTIPROC_DIR)."""
     names = set()
     pattern = re.compile(r"os\.environ(?:\.get\(|\[)\s*\"([A-Z][A-Z0-9_]*)\"")
-    for package in ("platform_app", "authorizers", "tags"):
+    for package in PACKAGES:
         for path in (REPO / package).rglob("*.py"):
             names |= set(pattern.findall(path.read_text()))
     return names

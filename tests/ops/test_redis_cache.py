@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.core.cache import caches
 
-from platform_app.redis_cache import RedisCache
+from core.redis_cache import RedisCache
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.db.utils import DatabaseErrorWrapper
 
-from platform_app.db_locks import is_lock_timeout
+from core.db_locks import is_lock_timeout
 
 
 def _as_django_error(call) -> OperationalError:
@@ -97,7 +97,7 @@ def test_other_postgresql_operational_errors_are_not_lock_timeouts():
 
 
 def test_a_lock_timeout_escaping_an_api_view_is_a_retryable_503(tmp_path, settings):
-    from platform_app.api.exceptions import api_error_from
+    from merchant_api.exceptions import api_error_from
 
     settings.API_UPSTREAM_RETRY_AFTER_SECONDS = 7
     path = tmp_path / "api.sqlite3"

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from authorizers.models import Authorizer, Merchant
-from platform_app.fields import FieldDecryptionError
+from core.fields import FieldDecryptionError
 
 
 def _raw(appid):

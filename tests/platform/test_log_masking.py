@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from django.core import signing
 
-from platform_app.logs import MaskSecretsFilter, mask_secrets
+from core.logs import MaskSecretsFilter, mask_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz1"

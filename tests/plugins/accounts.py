@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.utils import timezone
 
-from platform_app.sandbox.demo import COFFEE_APPID
+from sandbox.demo import COFFEE_APPID
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def component_ready(wechat_api, db):
     After this, `component_access_token_get()` works (the first call fetches a token from the
     sandbox). Returns the sandbox (the same object as `wechat_api`).
     """
-    from platform_app.component.services.token import component_ticket_store
+    from component.services.token import component_ticket_store
 
     ticket = wechat_api.state.ticket or wechat_api.state.issue_ticket()
     component_ticket_store(ticket=ticket, received_at=timezone.now())
@@ -65,10 +65,10 @@ def authorizer_factory(
     demo grant), the product exchanges the code with api_query_auth and stores the account
     under `merchant` (default: the `merchant` fixture), then the info sync runs inline. The
     returned Authorizer is fresh from the database: active, with access and refresh tokens,
-    permission sets, nickname, service and verify types. Demo appids: platform_app.sandbox.demo.
+    permission sets, nickname, service and verify types. Demo appids: sandbox.demo.
     """
     from authorizers.models import Authorizer
-    from authorizers.services.authorization import authorization_complete
+    from authorizers.services.onboarding.authorization import authorization_complete
 
     default_merchant = merchant
 

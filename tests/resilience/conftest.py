@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openids
+from sandbox.demo import COFFEE_APPID, demo_openids
 
 from .load import Target
 

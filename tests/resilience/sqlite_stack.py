@@ -29,8 +29,8 @@ from datetime import timedelta
 from django.utils import timezone
 from authorizers.models import Authorizer, Merchant
 from authorizers.services.api_keys import api_key_create
-from authorizers.services.authorization import authorization_complete
-from platform_app.component.services.token import component_ticket_store
+from authorizers.services.onboarding.authorization import authorization_complete
+from component.services.token import component_ticket_store
 
 component_ticket_store(ticket=os.environ["SEED_TICKET"], received_at=timezone.now())
 merchant = Merchant.objects.create(name="SQLite single flight")

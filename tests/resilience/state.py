@@ -18,7 +18,7 @@ def _rows(model: type[models.Model]) -> list[tuple]:
 def state_fingerprint() -> dict[str, str]:
     """Per table, a hash of every row (decrypted secrets included): equal means unchanged."""
     from authorizers.models import ApiKey, Authorizer, Merchant
-    from platform_app.component.models import ComponentEvent, ComponentState
+    from component.models import ComponentEvent, ComponentState
 
     return {
         model.__name__: hashlib.sha256(repr(_rows(model)).encode()).hexdigest()

@@ -18,18 +18,20 @@ from django.db import connection
 
 from authorizers.models import Authorizer
 from authorizers.selectors.tokens import authorizer_list_expiring
-from authorizers.services.token_sweep import authorizer_token_busy_unmark, refresh_margin
-from authorizers.services.tokens import authorizer_refresh_access_token
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+from authorizers.services.tokens.sweep import (
+    authorizer_refresh_margin,
+    authorizer_token_busy_unmark,
+)
 from authorizers.tasks.refresh import authorizer_tokens_sweep
-from platform_app.component.models import ComponentEvent
-from platform_app.sandbox.demo import (
+from component.models import ComponentEvent
+from sandbox.demo import (
     DEMO_AUTHORIZERS,
     build_synthetic_authorizer,
     demo_openids,
     synthetic_appid,
 )
-from platform_app.sandbox.pusher import event_xml
-from platform_app.wechat.crypto import MessageCrypto
+from sandbox.pusher import event_xml
 from tests.authorizers.refresh_support import (
     AUTHORIZER_TOKEN_PATH,
     give_ticket,
@@ -38,6 +40,7 @@ from tests.authorizers.refresh_support import (
     sandbox_refresh_token,
 )
 from tests.plugins.celery_worker import wait_until
+from wechat.crypto import MessageCrypto
 
 from .web_process import WebProcess
 
@@ -95,7 +98,10 @@ def test_worker_killed_mid_sweep_loses_no_refresh_token(
         authorizer_token_busy_unmark(authorizer_id=row.pk)
     celery_worker(concurrency=2)
     authorizer_tokens_sweep.delay()
-    wait_until(lambda: not authorizer_list_expiring(within=refresh_margin()).exists(), timeout=60)
+    wait_until(
+        lambda: not authorizer_list_expiring(within=authorizer_refresh_margin()).exists(),
+        timeout=60,
+    )
 
     lost = []
     for row in Authorizer.objects.filter(pk__in=[r.pk for r in rows]).order_by("appid"):

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from authorizers.models import Authorizer
-from authorizers.services.quota import authorizer_quota_clear
-from platform_app.sandbox.demo import COFFEE_APPID
+from authorizers.services.quota.readings import authorizer_quota_clear
+from sandbox.demo import COFFEE_APPID
 
 from .load import Target, run_load
 

@@ -18,7 +18,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from authorizers.services.api_keys import api_key_create, api_key_revoke
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
 
 from .contract import ContractViolation, check_api_response
 from .state import changed_tables, state_fingerprint
@@ -237,8 +237,8 @@ def test_a_nul_openid_does_not_lose_other_merchants_call_log_rows(
     fuzz_world, settings, monkeypatch
 ):
     from authorizers.models import ApiCall
-    from platform_app.api import call_log
-    from platform_app.api.call_log import api_call_log_flush
+    from merchant_api import call_log
+    from merchant_api.call_log import api_call_log_flush
 
     settings.API_CALL_LOG_FLUSH_SECONDS = 60  # buffered, as in production; flushed by hand
     # (the flush would reconnect: not inside this test's transaction)

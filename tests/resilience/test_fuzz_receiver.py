@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from platform_app.component.models import ComponentEvent
-from platform_app.sandbox.pusher import event_xml
-from platform_app.wechat.crypto import MAX_BODY_LEN, MAX_ENCRYPT_LEN, MessageCrypto
+from component.models import ComponentEvent
+from sandbox.pusher import event_xml
+from wechat.crypto import MAX_BODY_LEN, MAX_ENCRYPT_LEN, MessageCrypto
 
 from .state import changed_tables, state_fingerprint
 

@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 
 from authorizers.services.api_keys import api_key_create
-from platform_app.sandbox.demo import COFFEE_APPID
+from sandbox.demo import COFFEE_APPID
 
 from .contract import ContractViolation, check_api_response
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openids
+from sandbox.demo import COFFEE_APPID, demo_openids
 from tests.authorizers.refresh_support import AUTHORIZER_TOKEN_PATH, refresh_calls
 
 from .sqlite_stack import SqliteStack

@@ -38,22 +38,22 @@ from authorizers.models import (
     OwnershipConflict,
     RefreshIntent,
 )
-from authorizers.services import token_state
-from authorizers.services.authorization import (
+from authorizers.services.onboarding.authorization import (
     AuthorizerOwnedByAnotherMerchant,
     authorization_complete,
 )
 from authorizers.services.sync import authorizer_sync_info, authorizers_import_all
-from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
-from authorizers.services.token_sweep import authorizer_tokens_unconfirmed
-from authorizers.services.tokens import (
+from authorizers.services.tokens import state as token_state
+from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
+from authorizers.services.tokens.refresh import (
     authorizer_refresh_access_token,
     authorizer_refresh_if_expiring,
 )
-from platform_app.component.client import ComponentClient
-from platform_app.component.models import ComponentEvent
-from platform_app.component.services.token import component_ticket_store
-from platform_app.sandbox.demo import COFFEE_APPID, demo_openid
+from authorizers.services.tokens.sweep import authorizer_tokens_unconfirmed
+from component.client import ComponentClient
+from component.models import ComponentEvent
+from component.services.token import component_ticket_store
+from sandbox.demo import COFFEE_APPID, demo_openid
 from tests.api.support import make_tenant, tags_url
 from tests.component.pushes import deliver, push_xml
 

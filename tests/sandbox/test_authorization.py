@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from platform_app.sandbox import demo
-from platform_app.sandbox.errors import WeChatError
+from sandbox import demo
+from sandbox.errors import WeChatError
 from tests.plugins.sandbox import component_call, errcode, fetch_component_token
 
 LOGIN = "/cgi-bin/componentloginpage"

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from platform_app.sandbox import demo
+from sandbox import demo
 from tests.plugins.sandbox import errcode, wechat_call
 
 BATCHGET = "/cgi-bin/user/info/batchget"

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from platform_app.sandbox import demo
+from sandbox import demo
 from tests.plugins.sandbox import (
     COMPONENT,
     component_call,

@@ -2,8 +2,8 @@
 
 import re
 
-from platform_app.sandbox import demo
-from platform_app.sandbox.state import World
+from sandbox import demo
+from sandbox.state import World
 
 OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 

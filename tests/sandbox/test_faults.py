@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from platform_app.sandbox import demo
+from sandbox import demo
 from tests.plugins.sandbox import errcode, wechat_call
 
 TAGS = "/cgi-bin/tags/get"

@@ -2,11 +2,11 @@
 
 import pytest
 
-from platform_app.management.commands import wechat_sandbox as command
-from platform_app.sandbox import demo
-from platform_app.sandbox.state import ComponentIdentity
-from platform_app.wechat.crypto import MessageCrypto, MessageCryptoError, parse_xml_fields
+from sandbox import demo
+from sandbox.management.commands import wechat_sandbox as command
+from sandbox.state import ComponentIdentity
 from tests.plugins.sandbox import errcode, wechat_call
+from wechat.crypto import MessageCrypto, MessageCryptoError, parse_xml_fields
 
 CUSTOM = ComponentIdentity(
     appid="wx0custom0component",

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from platform_app.sandbox import demo
+from sandbox import demo
 from tests.plugins.sandbox import component_call, fetch_component_token
 
 LOGIN = "/cgi-bin/componentloginpage"

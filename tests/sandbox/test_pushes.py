@@ -6,9 +6,9 @@ import requests
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from platform_app.sandbox import demo
-from platform_app.wechat.crypto import MessageCrypto, parse_xml_fields
+from sandbox import demo
 from tests.plugins.sandbox import fetch_component_token
+from wechat.crypto import MessageCrypto, parse_xml_fields
 
 PRODUCT_CRYPTO = MessageCrypto(demo.COMPONENT_TOKEN, demo.ENCODING_AES_KEY, demo.COMPONENT_APPID)
 WECHATPY_CRYPTO = WeChatCrypto(demo.COMPONENT_TOKEN, demo.ENCODING_AES_KEY, demo.COMPONENT_APPID)

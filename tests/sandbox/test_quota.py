@@ -2,8 +2,8 @@
 
 import requests
 
-from platform_app.sandbox import demo
-from platform_app.sandbox.quotas import china_day
+from sandbox import demo
+from sandbox.quotas import china_day
 from tests.plugins.sandbox import errcode, wechat_call
 
 GETIDLIST = "/cgi-bin/tags/getidlist"
@@ -185,7 +185,7 @@ def test_clear_quota_v2_errors(wechat_sandbox):
 def _next_china_month_start(now):
     from datetime import UTC, datetime
 
-    from platform_app.sandbox.quotas import CHINA
+    from sandbox.quotas import CHINA
 
     moment = datetime.fromtimestamp(now, UTC).astimezone(CHINA)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)

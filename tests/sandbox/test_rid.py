@@ -2,8 +2,8 @@
 
 import json
 
-from platform_app.sandbox import demo
-from platform_app.sandbox.rids import rid_of
+from sandbox import demo
+from sandbox.rids import rid_of
 from tests.plugins.sandbox import errcode, fetch_component_token, wechat_call
 
 GETIDLIST = "/cgi-bin/tags/getidlist"

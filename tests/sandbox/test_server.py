@@ -17,10 +17,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from platform_app.sandbox import demo, routes
+from sandbox import demo, routes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SANDBOX_DIR = ROOT / "platform_app" / "sandbox"
+SANDBOX_DIR = ROOT / "sandbox"
 
 
 def test_keep_alive_and_framing(wechat_sandbox):
@@ -192,7 +192,7 @@ threading.Condition._acquire_restore = _holding_the_lock
 AT_STARTUP = """
 import signal, sys
 SIG = signal.Signals[sys.argv.pop(1)]
-from platform_app.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 _start = SandboxServer.start
 
 def _start_then_signal(self):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from platform_app.sandbox import demo
+from sandbox import demo
 from tests.plugins.sandbox import errcode, fetch_component_token, wechat_call
 
 GETIDLIST = "/cgi-bin/tags/getidlist"

@@ -9,7 +9,7 @@ from wechatpy.client import WeChatComponentClient
 from wechatpy.component import WeChatComponent
 from wechatpy.exceptions import WeChatClientException
 
-from platform_app.sandbox import demo
+from sandbox import demo
 
 
 def wechatpy_component(sandbox):

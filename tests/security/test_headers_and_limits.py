@@ -16,9 +16,9 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from platform_app.component.models import ComponentEvent, ComponentState
-from platform_app.wechat.crypto import MAX_BODY_LEN, MessageCrypto
+from component.models import ComponentEvent, ComponentState
 from tests.component.pushes import push_xml
+from wechat.crypto import MAX_BODY_LEN, MessageCrypto
 
 HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 # same-origin everywhere, except the onboarding page: WeChat's authorization page checks the

@@ -24,10 +24,10 @@ from django.urls import NoReverseMatch, reverse
 
 from authorizers.models import Authorizer
 from authorizers.services.api_keys import api_key_create
-from authorizers.services.invites import invite_create, invite_url
-from authorizers.services.tokens import authorizer_refresh_access_token
-from platform_app.component.models import ComponentState
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
+from authorizers.services.onboarding.invites import invite_create, invite_url
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+from component.models import ComponentState
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
 from tests.plugins.celery_worker import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_eager")]

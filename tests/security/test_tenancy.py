@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from authorizers.services.api_keys import api_key_create
-from platform_app.sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openid
 
 from ..resilience.contract import check_api_response
 

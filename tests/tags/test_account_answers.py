@@ -67,7 +67,7 @@ def test_account_gone_stops_the_authorizer(account, wechat, errcode, status, mes
     assert account.status == status and account.access_token == ""
     assert _getidlist_calls(wechat) == [({"access_token": ["valid-token"]}, {"openid": OPENID})]
 
-    from platform_app.api.exceptions import api_error_from
+    from merchant_api.exceptions import api_error_from
 
     error = api_error_from(raised.value)
     assert (error.code, error.status, error.wechat_errcode) == ("authorizer_revoked", 410, errcode)
@@ -75,8 +75,8 @@ def test_account_gone_stops_the_authorizer(account, wechat, errcode, status, mes
 
 
 def test_malformed_answer_is_upstream_unavailable(account, wechat):
-    from platform_app.api.exceptions import api_error_from
-    from platform_app.wechat.errors import WeChatBadResponse
+    from merchant_api.exceptions import api_error_from
+    from wechat.errors import WeChatBadResponse
 
     wechat.answers = [("json", {"tagid_list": "2,100"})]
     with pytest.raises(WeChatBadResponse) as raised:

@@ -13,7 +13,7 @@ from tests.api.support import (
     getidlist_calls,
 )
 
-# Demo Coffee's users carry these tags (platform_app/sandbox/demo.py).
+# Demo Coffee's users carry these tags (sandbox/demo.py).
 EXPECTED = [[2, 100], [100], [], [101], [2], [100, 101, 102]]
 
 

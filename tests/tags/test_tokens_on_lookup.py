@@ -34,13 +34,13 @@ def test_dead_token_refreshes_once_and_retries_once(coffee, tenant, wechat_api):
 
 
 def test_still_dead_after_refresh_is_not_retried_again(coffee, tenant, wechat_api, monkeypatch):
-    from authorizers.services.tokens import AccessToken
+    from authorizers.services.tokens.state import AccessToken
 
     def useless_refresh(**kwargs):
         return AccessToken("still-dead", 10_000, timezone.now() + timedelta(hours=2))
 
     monkeypatch.setattr(
-        "authorizers.services.request_token.authorizer_refresh_access_token", useless_refresh
+        "authorizers.services.tokens.call.authorizer_refresh_access_token", useless_refresh
     )
     _kill_our_token(wechat_api)
     response = tenant.client.get(tags_url(COFFEE_APPID, OPENID))
@@ -107,7 +107,7 @@ def test_token_still_dead_in_a_bulk_refreshes_once_for_the_whole_request(
 
 
 def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
-    from authorizers.services.tokens import authorizer_refresh_access_token
+    from authorizers.services.tokens.refresh import authorizer_refresh_access_token
     from tags.services import user_tagids_get
 
     stale = coffee  # an instance holding the token of version N
@@ -121,7 +121,7 @@ def test_someone_else_refreshed_first_no_second_refresh(coffee, wechat_api):
 def test_someone_elses_token_killed_since_is_refreshed_once(coffee, wechat_api):
     """A stale instance (version N), a worker's refresh (N+1), then WeChat kills N+1 out of
     band: taking N+1 from the row is not this call's refresh, so it refreshes once itself."""
-    from authorizers.services.tokens import authorizer_refresh_access_token
+    from authorizers.services.tokens.refresh import authorizer_refresh_access_token
     from tags.services import user_tagids_get
 
     stale = coffee

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
-from platform_app.wechat.crypto import (
+from wechat.crypto import (
     MAX_ENCRYPT_LEN,
     MessageCrypto,
     MessageCryptoError,

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from platform_app.wechat import errors
-from platform_app.wechat.transport import TransportConfig, WeChatTransport, masked_url
+from wechat import errors
+from wechat.transport import TransportConfig, WeChatTransport, masked_url
 
 
 def _transport(base_url, **overrides):
@@ -131,7 +131,7 @@ def test_tokens_are_masked_in_log_lines(fake_wechat, caplog):
     transport, _ = _transport(fake_wechat.base_url)
     secret = "SECRET-TOKEN-VALUE-123"
     with (
-        caplog.at_level(logging.DEBUG, logger="platform_app.wechat"),
+        caplog.at_level(logging.DEBUG, logger="wechat"),
         pytest.raises(errors.WeChatTokenInvalid),
     ):
         transport.post(
@@ -144,7 +144,7 @@ def test_tokens_are_masked_in_log_lines(fake_wechat, caplog):
 
 
 def test_masked_url_and_log_filter_hide_secrets():
-    from platform_app.logs import MaskSecretsFilter, mask_secrets
+    from core.logs import MaskSecretsFilter, mask_secrets
 
     assert masked_url("/p", {"access_token": "abc", "x": "1"}) == "/p?access_token=***&x=1"
     text = mask_secrets('{"authorizer_refresh_token": "refreshtoken@@@xyz", "openid": "o1"}')

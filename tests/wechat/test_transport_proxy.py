@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from platform_app.wechat.transport import TransportConfig, WeChatTransport
+from wechat.transport import TransportConfig, WeChatTransport
 
 # The proxy itself goes straight to the target, whatever proxy the environment names.
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))

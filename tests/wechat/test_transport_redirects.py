@@ -3,8 +3,8 @@ secret, codes) to wherever the Location points. Real local HTTP servers on both 
 
 import pytest
 
-from platform_app.wechat import errors
-from platform_app.wechat.transport import TransportConfig, WeChatTransport
+from wechat import errors
+from wechat.transport import TransportConfig, WeChatTransport
 
 from .conftest import start_fake_wechat, stop
 

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from authorizers.models import Authorizer
-from authorizers.services.quota import QUOTA_RESETS_PER_MONTH, authorizer_quota_clear
-from platform_app.wechat.errors import WeChatError, WeChatQuotaResetLimit
+from authorizers.services.quota.readings import QUOTA_RESETS_PER_MONTH, authorizer_quota_clear
+from wechat.errors import WeChatError, WeChatQuotaResetLimit
 
 
 class Command(BaseCommand):

@@ -10,7 +10,11 @@ from django.utils import timezone
 
 from authorizers.models import Merchant
 from authorizers.services.api_keys import api_key_create
-from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME, invite_create, invite_url
+from authorizers.services.onboarding.invites import (
+    UNASSIGNED_MERCHANT_NAME,
+    invite_create,
+    invite_url,
+)
 
 
 class Command(BaseCommand):

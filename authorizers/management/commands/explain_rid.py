@@ -5,9 +5,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from authorizers.models import Authorizer
-from authorizers.services.quota import authorizer_rid_explain
-from authorizers.services.token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
-from platform_app.wechat.errors import WeChatError, WeChatRidUnknown
+from authorizers.services.quota.readings import authorizer_rid_explain
+from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
+from wechat.errors import WeChatError, WeChatRidUnknown
 
 
 class Command(BaseCommand):

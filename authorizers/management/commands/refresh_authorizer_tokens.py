@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from authorizers.models import Authorizer
 from authorizers.selectors.tokens import authorizer_list_expiring, authorizer_list_refreshable
-from authorizers.services.token_errors import RETRYABLE_RESULTS, RefreshResult
-from authorizers.services.token_sweep import (
+from authorizers.services.tokens.errors import RETRYABLE_RESULTS, RefreshResult
+from authorizers.services.tokens.sweep import (
+    authorizer_refresh_margin,
     authorizer_tokens_refresh_many,
-    refresh_margin,
-    summarize,
+    refresh_results_count,
 )
 
 _STOPPED = {RefreshResult.REAUTH_REQUIRED, RefreshResult.REVOKED}
@@ -59,12 +59,12 @@ class Command(BaseCommand):
                 raise CommandError(f"no authorizer with appid {appid}")
             return [authorizer.pk]
         accounts = authorizer_list_refreshable() if force else authorizer_list_expiring(
-            within=refresh_margin()
+            within=authorizer_refresh_margin()
         )  # fmt: skip
         return list(accounts.values_list("pk", flat=True))
 
     def _report(self, results: dict[int, RefreshResult], appids: dict[int, str]) -> None:
-        counts = summarize(results)
+        counts = refresh_results_count(results)
         self.stdout.write(f"{len(results)} authorizer(s):")
         for result, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             self.stdout.write(f"  {result:<22} {count}")

@@ -4,10 +4,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from authorizers.services.invites import UNASSIGNED_MERCHANT_NAME
+from authorizers.services.onboarding.invites import UNASSIGNED_MERCHANT_NAME
 from authorizers.services.sync import ImportSummary, authorizers_import_all
-from platform_app.component.services.token import ComponentTicketMissing
-from platform_app.wechat.errors import WeChatError
+from component.services.token import ComponentTicketMissing
+from wechat.errors import WeChatError
 
 
 class Command(BaseCommand):

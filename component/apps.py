@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ComponentConfig(AppConfig):
+    name = "component"
+    label = "component"
+    verbose_name = "Third-party platform (component)"

@@ -1,0 +1,1 @@
+"""The bottom layer: helpers every app uses and none owns (docs/ARCHITECTURE.md)."""

@@ -1,0 +1,13 @@
+"""The product's top-level packages, bottom up (docs/ARCHITECTURE.md), for tests that read
+the source tree."""
+
+PACKAGES = (
+    "core",
+    "wechat",
+    "component",
+    "authorizers",
+    "merchant_api",
+    "tags",
+    "sandbox",
+    "platform_app",
+)
