@@ -48,7 +48,7 @@ def test_rotation_reencrypts_with_the_new_key_and_old_key_can_then_go(settings):
 
 
 def test_the_request_paths_decryption_is_remembered_for_the_current_keys(settings, monkeypatch):
-    from platform_app import fields
+    from core import fields
 
     token = fields.encrypt_value("AT-hot")
     calls = []
