@@ -37,16 +37,24 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def _active_keys():
+    """Keys that authenticate: not revoked, of an active merchant."""
+    return ApiKey.objects.filter(revoked_at__isnull=True, merchant__is_active=True)
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key for this clear key, or None (unknown, revoked, inactive merchant)."""
     if not raw_key or len(raw_key) > 200:
         return None
     digest = _hash(raw_key)
-    api_key = (
-        ApiKey.objects.select_related("merchant")
-        .filter(key_hash=digest, revoked_at__isnull=True, merchant__is_active=True)
-        .first()
-    )
+    api_key = _active_keys().select_related("merchant").filter(key_hash=digest).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
         return None
     return api_key
+
+
+def api_key_hashes_active(*, key_hash: str | None = None) -> frozenset[str]:
+    """The SHA-256 of every active key (or, given `key_hash`, of that one if it is active):
+    what tells a valid key from an unknown one without its own lookup."""
+    keys = _active_keys() if key_hash is None else _active_keys().filter(key_hash=key_hash)
+    return frozenset(keys.values_list("key_hash", flat=True))
