@@ -14,6 +14,7 @@ from platform_app.wechat.errors import WeChatAuthorizationRevoked, WeChatError
 
 from ..models import Authorizer
 from .grants import authorizer_profile_apply
+from .ownership import ownership_conflicts_close_stale
 from .status import authorizer_mark_revoked
 from .token_state import (
     token_state_lock,
@@ -58,6 +59,8 @@ def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Aut
             seen_version=seen_version,
             reactivate=reactivate,
         )
+        if reactivate:  # reactivated under the holding merchant
+            ownership_conflicts_close_stale(authorizer=authorizer)
     return authorizer
 
 
