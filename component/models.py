@@ -12,6 +12,9 @@ class ComponentState(models.Model):
     access_token = EncryptedTextField(blank=True, default="")
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
     access_token_fetched_at = models.DateTimeField(null=True, blank=True)
+    # When a process last asked WeChat to push a ticket (api_start_push_ticket): the
+    # once-a-minute limit is held here, where every process sees it, cache shared or not.
+    ticket_push_requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

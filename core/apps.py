@@ -10,9 +10,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_migrate
 
-        from .cache_reset import cache_clear_for_new_database
+        from .cache_reset import cache_clear_for_new_database, cache_dir_check_before_migrate
 
-        # The embedded default's file cache must not outlive a database built anew.
+        # The embedded default's file cache must not outlive a database built anew, and a
+        # CACHE_DIR holding anything but the cache is refused before migrate changes anything.
+        pre_migrate.connect(cache_dir_check_before_migrate, dispatch_uid="cache_dir_check")
         post_migrate.connect(cache_clear_for_new_database, dispatch_uid="cache_clear_for_new_db")

@@ -20,12 +20,16 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from authorizers.models import ApiKey, Merchant
-from authorizers.services.api_keys import api_key_authenticate
+from authorizers.services.api_keys import api_key_authenticate, api_key_hashes_active
 from core.versioned_cache import VersionedCache
 
 from .auth_throttle import auth_client_ip, auth_failure_budget_require, auth_failure_record
+from .errors import RateLimited
 
 _CACHE = VersionedCache("api:key:")
+# The hashes of every active key, one entry, invalidated with any key or merchant change.
+_ACTIVE = VersionedCache("api:keys-active:")
+_ACTIVE_NAME = "all"
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,13 @@ def principal_for_key(
         # the same way, so a key created (or a merchant reactivated) since works at once.
         return ApiPrincipal(**slot.value) if slot.value else None
     if client is not None:
-        auth_failure_budget_require(client=client)
+        try:
+            auth_failure_budget_require(client=client)
+        except RateLimited:
+            # The budget is for unknown keys: a valid one goes on whatever its address spent
+            # (behind a proxy every client may share one).
+            if not key_hash_is_active(key_hash):
+                raise
     slot = _CACHE.begin_fill(key_hash, slot)
     api_key = api_key_authenticate(raw_key=raw_key)
     if api_key is None:
@@ -105,6 +115,22 @@ def principal_for_key(
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
     _CACHE.fill(key_hash, slot, principal.__dict__, settings.API_KEY_CACHE_SECONDS)
     return principal
+
+
+def key_hash_is_active(key_hash: str) -> bool:
+    """Whether `key_hash` is an active key's, asked of the cached set of every active key's
+    hash: past a client's budget an unknown key costs a cache read, not a query of its own
+    (the set is read from the database once after any key or merchant changes)."""
+    if settings.API_KEY_CACHE_SECONDS <= 0:
+        # Nothing is cached without a shared cache: the one indexed lookup of this key.
+        return key_hash in api_key_hashes_active(key_hash=key_hash)
+    slot = _ACTIVE.lookup(_ACTIVE_NAME)
+    if not slot.hit:
+        slot = _ACTIVE.begin_fill(_ACTIVE_NAME, slot)
+        hashes = api_key_hashes_active()
+        _ACTIVE.fill(_ACTIVE_NAME, slot, hashes, settings.API_KEY_CACHE_SECONDS)
+        return key_hash in hashes
+    return key_hash in slot.value
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -133,6 +159,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 def api_key_cache_forget(*, key_hashes: list[str]) -> None:
     _CACHE.invalidate(key_hashes)
+    _ACTIVE.invalidate([_ACTIVE_NAME])
 
 
 def _on_api_key_change(sender, instance: ApiKey, **kwargs) -> None:

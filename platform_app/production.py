@@ -3,7 +3,10 @@
 DJANGO_DEBUG off means production (the image sets it; `make run` sets DJANGO_DEBUG=1). There,
 a known secret lets anyone forge sessions and invites or decrypt stored tokens; the sandbox's
 demo WeChat credentials are public (anyone could forge WeChat's signed pushes); SQLite is the
-demo's single-file database. Each is refused unless explicitly allowed, by name.
+demo's single-file database. Each is refused unless explicitly allowed, by name. A deployment
+that says it is behind a proxy (it trusts X-Forwarded-Proto) must also say how many proxies
+append to X-Forwarded-For: with API_TRUSTED_PROXY_COUNT at 0 every client has the proxy's
+address, and one client's unknown API keys spend the failed-authentication budget of all.
 """
 
 from django.conf import settings
@@ -42,6 +45,13 @@ def production_problems() -> list[str]:
         problems.append(
             "DATABASE_URL is SQLite (the demo's default); set a PostgreSQL DATABASE_URL "
             "(or ALLOW_SQLITE_IN_PRODUCTION=1)"
+        )
+    if settings.TRUST_X_FORWARDED_PROTO and settings.API_TRUSTED_PROXY_COUNT <= 0:
+        problems.append(
+            "DJANGO_TRUST_X_FORWARDED_PROTO=1 says a proxy is in front but "
+            "API_TRUSTED_PROXY_COUNT is 0, so every client would share the proxy's address "
+            "in the failed-authentication budget; set it to the number of proxies that append "
+            "to X-Forwarded-For (1 behind one load balancer)"
         )
     return problems
 

@@ -1,6 +1,7 @@
 """One HTTP connection: keep-alive, one send per response, injected faults applied."""
 
 import json
+import re
 import socket
 import struct
 import sys
@@ -21,6 +22,19 @@ if TYPE_CHECKING:
 
 def encode(reply: dict[str, object]) -> bytes:
     return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+def request_target(target: str) -> tuple[str, str]:
+    """The path and the query string of a request line's target. Consecutive slashes in the
+    path count as one, as WeChat serves them: SDKs join a base ending in "/" to paths
+    starting with one (wechatpy: /cgi-bin//component/api_component_token)."""
+    path, _, query = target.partition("?")
+    if not path.startswith("/"):  # absolute form: http://host/path
+        path = urlsplit(path).path or "/"
+    return _SLASHES.sub("/", path), query.partition("#")[0]
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -45,19 +59,19 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        path, query_string = request_target(self.path)
+        query = {k: v[0] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
-        call = Call(self.command, url.path, query, self._read_body(), headers)
+        call = Call(self.command, path, query, self._read_body(), headers)
         sandbox = self.server
-        if url.path == "/sandbox" or url.path.startswith("/sandbox/"):
+        if path == "/sandbox" or path.startswith("/sandbox/"):
             self._send(control.dispatch(sandbox, call))
             return
         world = sandbox.state
-        world.counters.count(url.path, routes.attribute(world, call))
+        world.counters.count(path, routes.attribute(world, call))
         # Whose call it is, read before the route runs (a revoke may unindex the token).
-        caller = None if routes.is_page(url.path) else routes.caller(world, call)
-        decision = None if routes.is_page(url.path) else sandbox.faults.decide(url.path)
+        caller = None if routes.is_page(path) else routes.caller(world, call)
+        decision = None if routes.is_page(path) else sandbox.faults.decide(path)
         if decision is None:
             self._answer(call, routes.dispatch(sandbox, call), caller, started)
             return

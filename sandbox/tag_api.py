@@ -71,12 +71,20 @@ def _batch_openids(body: dict[str, object]) -> list[str]:
 
 
 def batchget(sandbox: "SandboxServer", call: Call) -> Reply:
-    """All or nothing: the first openid that is not the account's fails the whole call."""
+    """All or nothing: the first openid that is not the account's fails the whole call, with
+    40003 whether it is unknown or another account's. WeChat does not document which code
+    batchget gives for which case; this is the harsher reading (getidlist says 49003 for
+    another account's openid), so a client cannot come to depend on the kinder one."""
     account = _caller(sandbox, call)
     openids = _batch_openids(call.json_body())
     world = sandbox.state
     with world.lock:
-        found = [(openid, _user_tags(world, account, openid)) for openid in openids]
+        try:
+            found = [(openid, _user_tags(world, account, openid)) for openid in openids]
+        except WeChatError as exc:
+            if exc.errcode == 49003:
+                raise WeChatError(40003) from None
+            raise
     return {"user_info_list": [_user_info(o, tagids) for o, tagids in found]}
 
 

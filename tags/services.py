@@ -104,8 +104,11 @@ class _Bulk:
     shared token, and the first account-level error, which ends it.
 
     A batch WeChat refuses as a whole (40003/49003: one openid in it is not this account's
-    follower) is split in halves until each culprit stands alone: a few calls instead of one
-    per openid, and every item gets its own answer, as getidlist would give it.
+    follower) is split in halves until each culprit stands alone, and a culprit alone is
+    asked with getidlist: which code batchget gives for which openid is not documented (a
+    foreign openid may come back 40003 there and 49003 from getidlist), so every item gets
+    the single lookup's answer. A few calls instead of one per openid; none extra when all
+    are good.
     """
 
     def __init__(self, authorizer: Authorizer) -> None:
@@ -123,29 +126,37 @@ class _Bulk:
 
     def _lookup(self, openids: list[str]) -> list[TagLookup]:
         outcome = self._try(openids)
-        return self._split(openids, outcome) if isinstance(outcome, _Refused) else outcome
+        return self._split(openids) if isinstance(outcome, _Refused) else outcome
 
-    def _split(self, openids: list[str], refused: _Refused) -> list[TagLookup]:
+    def _split(self, openids: list[str]) -> list[TagLookup]:
         """`openids` was refused as a whole: find the culprits. Halves first (one culprit in a
         hundred costs about 15 calls); when both halves fail too, culprits are many and each
         openid is asked alone (about n calls, as many as getidlist would have cost)."""
         if len(openids) == 1:
-            return [TagLookup(openids[0], error=refused.error)]
+            return self._alone(openids[0])
         half = len(openids) // 2
         halves = [openids[:half], openids[half:]]
         outcomes = [self._try(part) for part in halves]
         if all(isinstance(outcome, _Refused) for outcome in outcomes):
-            return [item for part in halves for openid in part for item in self._single(openid)]
+            return [item for part in halves for openid in part for item in self._alone(openid)]
         found: list[TagLookup] = []
         for part, outcome in zip(halves, outcomes, strict=True):
-            found += self._split(part, outcome) if isinstance(outcome, _Refused) else outcome
+            found += self._split(part) if isinstance(outcome, _Refused) else outcome
         return found
 
-    def _single(self, openid: str) -> list[TagLookup]:
-        outcome = self._try([openid])
-        return (
-            [TagLookup(openid, error=outcome.error)] if isinstance(outcome, _Refused) else outcome
-        )
+    def _alone(self, openid: str) -> list[TagLookup]:
+        """One openid, asked with getidlist: the answer the single lookup gives."""
+        if self.stopped is not None:
+            return [TagLookup(openid, error=self.stopped)]
+        try:
+            tagids = _call(
+                self.token,
+                TAGS_GETIDLIST,
+                lambda token: self.client.get_tagid_list(access_token=token, openid=openid),
+            )
+        except Exception as exc:
+            return self._failed([openid], exc)
+        return [TagLookup(openid, tagid_list=tagids)]
 
     def _try(self, openids: list[str]) -> list[TagLookup] | _Refused:
         """One batchget call: the items, or _Refused when WeChat refused the batch for an
@@ -161,12 +172,15 @@ class _Bulk:
         except (wx.WeChatInvalidOpenid, wx.WeChatOpenidMismatch) as exc:
             return _Refused(exc)
         except Exception as exc:
-            if _is_account_level(exc):
-                self.stopped = exc
-            if not isinstance(exc, wx.WeChatError | AuthorizerUnavailable) and not _is_domain(exc):
-                logger.exception("bulk lookup of one batch failed unexpectedly")
-            return [TagLookup(openid, error=exc) for openid in openids]
+            return self._failed(openids, exc)
         return [_item(openid, found[openid]) for openid in openids]
+
+    def _failed(self, openids: list[str], exc: Exception) -> list[TagLookup]:
+        if _is_account_level(exc):
+            self.stopped = exc
+        if not isinstance(exc, wx.WeChatError | AuthorizerUnavailable) and not _is_domain(exc):
+            logger.exception("bulk lookup of one batch failed unexpectedly")
+        return [TagLookup(openid, error=exc) for openid in openids]
 
 
 @dataclass(frozen=True)

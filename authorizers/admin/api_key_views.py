@@ -18,7 +18,12 @@ from django.views.decorators.http import require_http_methods
 from core.fields import decrypt_value, encrypt_value
 
 from ..models import ApiKey, Merchant
-from ..services.api_keys import api_key_create, api_key_revoke
+from ..services.api_keys import (
+    ApiKeyRefused,
+    api_key_create,
+    api_key_revoke,
+    merchant_has_api_keys,
+)
 
 _SESSION_KEY = "admin_new_api_key"
 TEMPLATES = "admin/authorizers/merchant/"
@@ -45,6 +50,11 @@ def _context(model_admin, request: HttpRequest, merchant: Merchant, title: str, 
 @require_http_methods(["GET", "POST"])
 def api_key_create_view(request: HttpRequest, model_admin, merchant_id: str) -> HttpResponse:
     merchant = _merchant(model_admin, request, merchant_id)
+    if not merchant_has_api_keys(merchant):
+        messages.error(request, str(ApiKeyRefused(merchant)))
+        return HttpResponseRedirect(
+            reverse("admin:authorizers_merchant_change", args=[merchant.pk])
+        )
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100]
         api_key, raw_key = api_key_create(merchant=merchant, name=name)

@@ -124,6 +124,14 @@ class MerchantAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_fields(self, request, obj=None):
+        # An invite is a working link that hands an Official Account to this merchant: only
+        # staff who may change the merchant get one, and the holding merchant takes none.
+        fields = super().get_fields(request, obj)
+        if obj is not None and (obj.is_holding or not self.has_change_permission(request, obj)):
+            fields = [f for f in fields if f != "invite_link"]
+        return fields
+
     @admin.display(description="Accounts", ordering="n_accounts")
     def accounts(self, obj: Merchant) -> int:
         return obj.n_accounts

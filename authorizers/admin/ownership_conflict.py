@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from authorizers.services.onboarding.ownership import (
+    OwnershipConflictStale,
     ownership_conflict_dismiss,
     ownership_conflict_transfer,
 )
@@ -20,18 +21,20 @@ from ..models import OwnershipConflict
 
 @admin.register(OwnershipConflict)
 class OwnershipConflictAdmin(admin.ModelAdmin):
-    list_display = ("authorizer", "appid", "owner", "claimant", "created_at", "resolution")
+    list_display = ("authorizer", "appid", "current_owner", "claimant", "created_at", "resolution")
     list_filter = ("resolution",)
     list_select_related = ("authorizer__merchant", "claimant")
     actions = ["transfer_to_claimant", "dismiss"]
-    readonly_fields = ("authorizer", "claimant", "created_at", "resolved_at", "resolution")
+    readonly_fields = (
+        "authorizer", "claimant", "owner", "created_at", "resolved_at", "resolution"
+    )  # fmt: skip
 
     @admin.display(description="appid")
     def appid(self, obj: OwnershipConflict) -> str:
         return obj.authorizer.appid
 
     @admin.display(description="current owner")
-    def owner(self, obj: OwnershipConflict) -> str:
+    def current_owner(self, obj: OwnershipConflict) -> str:
         return str(obj.authorizer.merchant)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -40,7 +43,11 @@ class OwnershipConflictAdmin(admin.ModelAdmin):
     @admin.action(description="Transfer to the claiming merchant", permissions=["change"])
     def transfer_to_claimant(self, request: HttpRequest, queryset: QuerySet) -> None:
         for conflict in queryset.filter(resolved_at=None):
-            account = ownership_conflict_transfer(conflict_id=conflict.pk)
+            try:
+                account = ownership_conflict_transfer(conflict_id=conflict.pk)
+            except OwnershipConflictStale as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
             self.message_user(
                 request,
                 f"{account} now belongs to {conflict.claimant}; its previous merchant no longer "

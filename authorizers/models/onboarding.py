@@ -28,6 +28,16 @@ class OwnershipConflict(models.Model):
 
     authorizer = models.ForeignKey(Authorizer, on_delete=models.CASCADE, related_name="+")
     claimant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    # Who owned the account when the claim was refused: the conflict is about that ownership
+    # only, and is closed once the account belongs to anyone else.
+    owner = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name="owner when claimed",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=16, blank=True, default="")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from authorizers.services.onboarding.grants import authorizer_profile_apply
+from authorizers.services.onboarding.ownership import ownership_conflicts_close_stale
 from authorizers.services.tokens.state import (
     token_state_lock,
     token_state_new_listed,
@@ -58,6 +59,8 @@ def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Aut
             seen_version=seen_version,
             reactivate=reactivate,
         )
+        if reactivate:  # reactivated under the holding merchant
+            ownership_conflicts_close_stale(authorizer=authorizer)
     return authorizer
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.fields import FieldDecryptionError, decrypt_value, encrypt_value
@@ -114,7 +115,7 @@ def component_ticket_push_request() -> bool:
 
     Returns whether WeChat was asked and agreed. The ticket itself arrives as a push.
     """
-    if not cache.add(_push_request_key(), 1, TICKET_PUSH_REQUEST_INTERVAL):
+    if not _push_request_claim():
         return False
     try:
         # One attempt: this runs inside a caller's failing request, and the next caller a
@@ -135,8 +136,20 @@ def component_ticket_push_request() -> bool:
     return True
 
 
-def _push_request_key() -> str:
-    return _cache_key().replace(":access_token", ":ticket_push_requested")
+def _push_request_claim() -> bool:
+    """Whether this caller is the one to ask WeChat now: at most one a minute across every
+    process, held by the database (a per-process memory cache cannot). One conditional
+    UPDATE decides, atomic on PostgreSQL and SQLite; the read before it keeps a flood of
+    failing requests within the minute from writing at all."""
+    now = timezone.now()
+    since = now - timedelta(seconds=TICKET_PUSH_REQUEST_INTERVAL)
+    state = component_state_get()
+    if state.ticket_push_requested_at is not None and state.ticket_push_requested_at > since:
+        return False
+    due = Q(ticket_push_requested_at__isnull=True) | Q(ticket_push_requested_at__lte=since)
+    return bool(
+        ComponentState.objects.filter(due, pk=state.pk).update(ticket_push_requested_at=now)
+    )
 
 
 def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: bool = False) -> str:

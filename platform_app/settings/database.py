@@ -10,9 +10,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # locks and select_for_update() is a no-op there, so the database-wide write lock stands
     # in for them:
     # - BEGIN IMMEDIATE: every transaction.atomic() takes the write lock when it starts, not
-    #   at its first write. The token refresh (and the component token fetch) read the row,
-    #   call WeChat and write inside one atomic block, so this makes them single-flight
-    #   across processes, as FOR UPDATE does on PostgreSQL. With the default DEFERRED
+    #   at its first write. The component token fetch reads the row, calls WeChat and writes
+    #   inside one atomic block, so this makes it single-flight across processes, as FOR
+    #   UPDATE does on PostgreSQL. (The authorizer token refresh holds a per-authorizer lease
+    #   around its call instead and this lock only for its write: authorizers/services/
+    #   refresh_lease.py.) With the default DEFERRED
     #   transactions, readers that later try to write fail at once with "database is locked"
     #   (SQLite does not wait on a lock upgrade that would deadlock) after having called
     #   WeChat, and the refresh tokens WeChat returned to them are lost.

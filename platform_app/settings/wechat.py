@@ -2,7 +2,7 @@ import os
 
 from .env import env
 
-# Sandbox demo values: the sandbox (platform_app/sandbox) knows the same ones. They are
+# Sandbox demo values: the sandbox (sandbox/) knows the same ones. They are
 # public, so a production process refuses them (platform_app/production.py).
 SANDBOX_DEMO_WECHAT_CREDENTIALS = {
     "WECHAT_COMPONENT_APPID": "wx0demo0component01",

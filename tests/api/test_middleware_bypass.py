@@ -34,3 +34,13 @@ def test_the_admin_still_has_sessions_and_csrf():
     assert page.status_code == 200 and "csrftoken" in page.cookies
     refused = client.post("/admin/login/", {"username": "x", "password": "y"})
     assert refused.status_code == 403  # no CSRF token: CsrfViewMiddleware still runs here
+
+
+@pytest.mark.parametrize("path", ["/api/v1/authorizers/", "/api/v1/nowhere"])
+def test_the_api_checks_allowed_hosts_as_every_other_path(tenant, path):
+    """The bypass answers before CommonMiddleware, which is where Django checks the Host."""
+    refused = tenant.client.get(path, HTTP_HOST="evil.example")
+    assert refused.status_code == 400
+    assert tenant.client.get("/api/v1/authorizers/").status_code == 200  # an allowed host
+    admin = Client().get("/admin/login/", HTTP_HOST="evil.example")
+    assert admin.status_code == 400  # the same answer as the admin's

@@ -159,6 +159,63 @@ def test_an_active_account_stays_and_operators_see_the_conflict(
     assert OwnershipConflict.objects.get().resolution == "transferred"
 
 
+def test_a_conflict_is_closed_when_the_account_moves_to_a_third_merchant(
+    client, admin_client, authorizer_factory, component_ready, django_capture_on_commit_callbacks
+):
+    """B's claim was refused while A owned the account; A revokes, C authorizes it: the
+    claim says nothing about C's account, and a late "transfer" must not hand it to B."""
+    owner_a = Merchant.objects.create(name="Merchant A")
+    account = authorizer_factory(merchant=owner_a)
+    claimant_b = Merchant.objects.create(name="Merchant B")
+    code = component_ready.state.consent(COFFEE_APPID).auth_code
+    assert _callback(client, claimant_b, code).status_code == 409
+    conflict = OwnershipConflict.objects.get()
+    assert conflict.resolved_at is None
+
+    assert _unauthorized(client, COFFEE_APPID, int(time.time()) + 1).content == b"success"
+    owner_c = Merchant.objects.create(name="Merchant C")
+    code = component_ready.state.consent(COFFEE_APPID).auth_code
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _callback(client, owner_c, code).status_code == 200
+    assert Authorizer.objects.get(pk=account.pk).merchant == owner_c
+
+    conflict.refresh_from_db()
+    assert conflict.resolved_at is not None and conflict.resolution == "superseded"
+    response = admin_client.post(
+        "/admin/authorizers/ownershipconflict/",
+        {"action": "transfer_to_claimant", "_selected_action": [conflict.pk]},
+    )
+    assert response.status_code == 302
+    assert Authorizer.objects.get(pk=account.pk).merchant == owner_c
+
+
+def test_a_transfer_refuses_a_conflict_about_a_former_owner(authorizer_factory, component_ready):
+    """However the account changed owner (any path, or a conflict left open from before),
+    the transfer checks the owner the claim was refused for, and moves nothing."""
+    from authorizers.services.onboarding.ownership import (
+        OwnershipConflictStale,
+        ownership_conflict_record,
+        ownership_conflict_transfer,
+    )
+
+    owner_a = Merchant.objects.create(name="Merchant A")
+    account = authorizer_factory(merchant=owner_a)
+    claimant_b = Merchant.objects.create(name="Merchant B")
+    ownership_conflict_record(authorizer=account, claimant=claimant_b)
+    conflict = OwnershipConflict.objects.get()
+    owner_c = Merchant.objects.create(name="Merchant C")
+    Authorizer.objects.filter(pk=account.pk).update(merchant=owner_c)
+
+    with pytest.raises(OwnershipConflictStale):
+        ownership_conflict_transfer(conflict_id=conflict.pk)
+    assert Authorizer.objects.get(pk=account.pk).merchant == owner_c
+    conflict.refresh_from_db()
+    assert conflict.resolution == "superseded"
+    with pytest.raises(OwnershipConflictStale):  # closed: refused again, still nothing moves
+        ownership_conflict_transfer(conflict_id=conflict.pk)
+    assert Authorizer.objects.get(pk=account.pk).merchant == owner_c
+
+
 def test_a_parked_account_is_claimed_only_by_the_invite_that_started_it(
     client, merchant, component_ready, django_capture_on_commit_callbacks
 ):

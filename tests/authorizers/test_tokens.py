@@ -210,19 +210,80 @@ def test_list_expiring_skips_fresh_stopped_and_unrefreshable(sandbox):
 
 
 def test_a_sweep_that_waits_out_a_write_lock_skips_the_row(sandbox):
-    """SQLite has no SKIP LOCKED: its busy timeout ends the wait, and the sweep moves on."""
+    """A sweep finding another refresh of the row under way moves on without a call. On
+    PostgreSQL the row lock's timeout ends the wait (here: patched to time out); on SQLite,
+    which has no SKIP LOCKED, the refresh lease is tried once (here: held by another thread)."""
+    import threading
     from unittest import mock
 
-    from django.db import OperationalError
+    from django.db import OperationalError, connection
 
     from authorizers.services.tokens import refresh as tokens
+    from authorizers.services.tokens.lease import refresh_lease
     from authorizers.services.tokens.refresh import authorizer_refresh_if_expiring
 
     authorizer = onboard(sandbox, expires_in=-5)
-    busy = OperationalError("database is locked")
-    with mock.patch.object(tokens, "token_state_lock", side_effect=busy):
-        result = authorizer_refresh_if_expiring(
-            authorizer_id=authorizer.pk, within=timedelta(hours=3)
-        )
+    if connection.vendor == "sqlite":
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with refresh_lease(authorizer_id=authorizer.pk, wait=True):
+                held.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(30)
+        try:
+            result = authorizer_refresh_if_expiring(
+                authorizer_id=authorizer.pk, within=timedelta(hours=3)
+            )
+        finally:
+            release.set()
+            holder.join(30)
+    else:
+        busy = OperationalError("database is locked")
+        with mock.patch.object(tokens, "token_state_lock", side_effect=busy):
+            result = authorizer_refresh_if_expiring(
+                authorizer_id=authorizer.pk, within=timedelta(hours=3)
+            )
     assert result == "locked"
     assert refresh_calls(sandbox) == 0
+
+
+def test_a_refresh_lease_held_past_the_timeout_is_retryable_and_calls_nothing(sandbox, settings):
+    """SQLite: a request that waits out another refresh's lease gets the retryable lock
+    timeout (the API's 503), as PostgreSQL's lock_timeout gives it."""
+    import threading
+
+    from django.db import connection
+
+    from authorizers.services.tokens.errors import AuthorizerTokenRefreshRetryable
+    from authorizers.services.tokens.lease import refresh_lease
+    from authorizers.services.tokens.refresh import authorizer_refresh_access_token
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the lease is SQLite's stand-in for the row lock")
+    settings.AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS = 0.2
+    authorizer = onboard(sandbox, expires_in=-5)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with refresh_lease(authorizer_id=authorizer.pk, wait=True):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(30)
+    try:
+        with pytest.raises(AuthorizerTokenRefreshRetryable) as refused:
+            authorizer_refresh_access_token(authorizer_id=authorizer.pk)
+    finally:
+        release.set()
+        holder.join(30)
+    assert refused.value.result == "lock_timeout"
+    assert refresh_calls(sandbox) == 0
+    # Free again: the same refresh goes through.
+    authorizer_refresh_access_token(authorizer_id=authorizer.pk)
+    assert refresh_calls(sandbox) == 1

@@ -149,3 +149,59 @@ def test_many_callers_with_an_expired_token_fetch_once(component_ready):
     assert len(tokens) == threads_count
     assert set(tokens) == {component_ready.state.component_access.current}
     assert component_ready.state.calls("api_component_token") == 1
+
+
+def test_the_push_request_limit_does_not_depend_on_the_cache(wechat_api, db):
+    """Without Redis on PostgreSQL each process has its own memory cache: another process
+    knows nothing of this one's request. An empty cache is what it sees."""
+    from django.core.cache import cache
+
+    from component.services.token import component_ticket_push_request
+
+    assert component_ticket_push_request() is True
+    cache.clear()
+    assert component_ticket_push_request() is False
+    assert wechat_api.state.calls("api_start_push_ticket") == 1
+    # A minute later the next caller asks again.
+    ComponentState.objects.update(ticket_push_requested_at=timezone.now() - timedelta(seconds=61))
+    assert component_ticket_push_request() is True
+    assert wechat_api.state.calls("api_start_push_ticket") == 2
+
+
+_ASK = (
+    "from component.services.token import component_ticket_push_request; "
+    "print(component_ticket_push_request())"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processes_without_a_shared_cache_ask_wechat_once_a_minute(wechat_api, tmp_path):
+    """Real processes, each with its own memory cache (PostgreSQL, no REDIS_URL), or the
+    embedded default's own SQLite file: started together, one asks WeChat."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.plugins.celery_worker import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "CACHE_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(WECHAT_API_BASE=wechat_api.base_url, REDIS_URL="", CELERY_BROKER_URL="memory://")
+    if connection.vendor == "postgresql":
+        from tests.plugins.celery_worker import _database_url
+
+        env["DATABASE_URL"] = _database_url()
+    else:  # the test database is in memory: the processes share a migrated file instead
+        from tests.resilience.sqlite_stack import SqliteStack
+
+        stack = SqliteStack(wechat_api, tmp_path)
+        stack.migrate()
+        env = {**stack.environment(), "REDIS_URL": ""}
+    argv = [sys.executable, "manage.py", "shell", "-v", "0", "-c", _ASK]
+    processes = [
+        subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    answers = [p.communicate(timeout=60)[0].strip().splitlines()[-1] for p in processes]
+    assert sorted(answers) == ["False", "False", "True"]
+    assert wechat_api.state.calls("api_start_push_ticket") == 1

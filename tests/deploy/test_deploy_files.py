@@ -525,6 +525,49 @@ def test_probe_requests_pass_the_production_host_and_https_guards(client, settin
     assert response.status_code == 200 or "checks" in response.json()
 
 
+def test_the_public_ingress_routes_the_product_but_never_metrics_or_probes():
+    """/metrics (and the probes) answer any Host, before Django's host check: Prometheus'
+    convention is a scrape on the pods' internal address, so the ingress must not route
+    them, while every path of the product stays reachable."""
+    from django.urls import get_resolver
+
+    [(_, ingress)] = manifests_of("Ingress")
+    assert "defaultBackend" not in ingress["spec"]
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    [(_, service)] = manifests_of("Service")
+    for path in paths:
+        assert path["pathType"] in {"Prefix", "Exact"}, path
+        backend = path["backend"]["service"]
+        assert backend["name"] == service["metadata"]["name"]
+        assert backend["port"]["name"] == service["spec"]["ports"][0]["name"]
+
+    def routed(url: str) -> bool:
+        for path in paths:
+            prefix = path["path"].rstrip("/")
+            if url == path["path"] or (
+                path["pathType"] == "Prefix" and (url == prefix or url.startswith(prefix + "/"))
+            ):
+                return True
+        return False
+
+    for internal in PROBE_PATHS | {"/metrics": "metrics"}:
+        assert not routed(internal), internal
+    product = [
+        "/" + str(p.pattern)
+        for p in get_resolver().url_patterns
+        if "/" + str(p.pattern) not in PROBE_PATHS | {"/metrics": "metrics"}
+    ]
+    for url in [*product, "/static/admin/css/base.css", "/api/v1/authorizers/"]:
+        assert routed(url), url
+
+
+def test_the_production_checklist_names_the_metrics_token():
+    readme = (REPO / "README.md").read_text()
+    checklist = readme.split("### Mandatory settings", 1)[1].split("\n### ", 1)[0]
+    assert "METRICS_BEARER_TOKEN" in checklist
+    assert "deploy/k8s/ingress.yaml" in checklist
+
+
 def test_beat_runs_exactly_once():
     beat = workload("wechat-tag-service-beat")
     assert beat["spec"]["replicas"] == 1

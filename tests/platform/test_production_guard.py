@@ -73,6 +73,22 @@ def test_sqlite_is_refused_unless_allowed(production, monkeypatch):
     assert production_problems() == []
 
 
+def test_a_proxy_in_front_needs_the_trusted_proxy_count(production):
+    """Behind a proxy with API_TRUSTED_PROXY_COUNT=0 one attacker's unknown keys would spend
+    the failed-authentication budget of every client (they all have the proxy's address)."""
+    production.TRUST_X_FORWARDED_PROTO = True
+    production.API_TRUSTED_PROXY_COUNT = 0
+    with pytest.raises(ImproperlyConfigured) as info:
+        refuse_insecure_defaults()
+    message = str(info.value)
+    assert "API_TRUSTED_PROXY_COUNT" in message and "DJANGO_TRUST_X_FORWARDED_PROTO" in message
+    production.API_TRUSTED_PROXY_COUNT = 1
+    assert production_problems() == []
+    production.TRUST_X_FORWARDED_PROTO = False  # no proxy said: REMOTE_ADDR is the client
+    production.API_TRUSTED_PROXY_COUNT = 0
+    assert production_problems() == []
+
+
 def test_development_secrets_are_still_refused(production):
     production.INSECURE_DEFAULTS_IN_PRODUCTION = True
     with pytest.raises(ImproperlyConfigured) as info:

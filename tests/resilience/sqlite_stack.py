@@ -89,7 +89,7 @@ class SqliteStack:
     def migrate(self) -> None:
         self.manage("migrate", "--noinput", "-v", "0")
 
-    def seed_expired_authorizer(self, appid: str) -> dict[str, object]:
+    def seed_expired_authorizer(self, appid: str, **extra_env: str) -> dict[str, object]:
         """Onboard `appid` through the product's own callback service (api_query_auth and
         the info sync, inline), then let its access token expire. Returns the API key."""
         ticket = self.sandbox.state.ticket or self.sandbox.state.issue_ticket()
@@ -103,6 +103,7 @@ class SqliteStack:
             SEED_TICKET=ticket,
             SEED_AUTH_CODE=consent.auth_code,
             CELERY_TASK_ALWAYS_EAGER="1",
+            **extra_env,
         )
         return json.loads(out.strip().splitlines()[-1])
 

@@ -5,6 +5,8 @@ processes refresh it once, and none of them is answered `database is locked`."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from sandbox.demo import COFFEE_APPID, demo_openids
+from sandbox.demo import BOOKS_APPID, COFFEE_APPID, demo_openids
 from tests.authorizers.refresh_support import AUTHORIZER_TOKEN_PATH, refresh_calls
+from tests.plugins.celery_worker import ROOT, wait_until
 
 from .sqlite_stack import SqliteStack
 
@@ -97,6 +100,49 @@ def test_a_write_lock_held_past_the_timeout_is_a_retryable_503_not_a_500(
     finally:
         holder.close()
         web.stop()
+
+
+_FORCED_REFRESH = """
+import os
+from authorizers.services.tokens import authorizer_refresh_access_token
+
+authorizer_id = int(os.environ["REFRESH_AUTHORIZER_ID"])
+print(authorizer_refresh_access_token(authorizer_id=authorizer_id, force=True).version)
+"""
+
+
+def test_a_slow_refresh_does_not_hold_the_database_for_other_writers(sqlite_stack, wechat_sandbox):
+    """One account's refresh is slow at WeChat, far past the busy timeout; another account's
+    onboarding (its grant stored, its merchant and key created) runs in the middle of that
+    call, in another process, and must not fail with "database is locked": the refresh's
+    single flight holds the account's lease, not the database's write lock."""
+    seeded = sqlite_stack.seed_expired_authorizer(COFFEE_APPID)
+    wechat_sandbox.set_faults(latency_ms=8000, path_prefix=AUTHORIZER_TOKEN_PATH)
+    refresh = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", _FORCED_REFRESH],
+        cwd=ROOT,
+        env={
+            **sqlite_stack.environment(),
+            "WECHAT_READ_TIMEOUT": "30",
+            "REFRESH_AUTHORIZER_ID": str(seeded["authorizer_id"]),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: refresh_calls(wechat_sandbox, COFFEE_APPID) == 1, timeout=30)
+        # Raises (manage() checks the exit status) if a write waited out the busy timeout,
+        # one second here against the refresh's eight at WeChat.
+        other = sqlite_stack.seed_expired_authorizer(
+            BOOKS_APPID, AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS="1"
+        )
+        _, err = refresh.communicate(timeout=60)
+    finally:
+        refresh.kill()
+    assert refresh.returncode == 0, err[-3000:]
+    assert other["authorizer_id"] != seeded["authorizer_id"]
+    assert refresh_calls(wechat_sandbox, COFFEE_APPID) == 1
 
 
 _REVOKE = """

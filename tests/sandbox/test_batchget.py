@@ -94,11 +94,12 @@ def test_one_foreign_or_unknown_openid_fails_the_whole_call(wechat_sandbox):
     mine = demo.demo_openids(demo.COFFEE_APPID)
     books_user = demo.demo_openids(demo.BOOKS_APPID)[0]
     unknown = "o" + "x" * 27
-    assert errcode(batchget(wechat_sandbox, token, [*mine, books_user])) == 49003
+    # Another account's openid too is 40003 here (getidlist says 49003): which code batchget
+    # gives is undocumented, and the sandbox takes the harsher reading.
+    assert errcode(batchget(wechat_sandbox, token, [*mine, books_user])) == 40003
     assert errcode(batchget(wechat_sandbox, token, [mine[0], unknown])) == 40003
-    # The first offending openid decides.
     assert errcode(batchget(wechat_sandbox, token, [unknown, books_user])) == 40003
-    assert errcode(batchget(wechat_sandbox, token, [books_user, unknown])) == 49003
+    assert errcode(batchget(wechat_sandbox, token, [books_user, unknown])) == 40003
 
 
 def test_list_size_and_body_errors(wechat_sandbox):

@@ -162,3 +162,24 @@ def test_old_component_token_dies_on_reissue_unless_grace(start_wechat_sandbox):
 def test_get_on_a_post_endpoint(wechat_sandbox):
     result = wechat_call(wechat_sandbox, TOKEN_PATH, method="GET")
     assert errcode(result) == 43002
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cgi-bin//component/api_component_token",  # wechatpy's join of "/cgi-bin/" + "/component"
+        "//cgi-bin/component/api_component_token",
+        "/cgi-bin/component//api_component_token",
+    ],
+)
+def test_consecutive_slashes_count_as_one_as_wechat_serves_them(wechat_sandbox, path):
+    world = wechat_sandbox.state
+    body = {
+        "component_appid": world.component_appid,
+        "component_appsecret": world.component_appsecret,
+        "component_verify_ticket": world.ticket,
+    }
+    answer = wechat_call(wechat_sandbox, path, body)
+    assert answer.get("component_access_token"), answer
+    assert world.calls("api_component_token") == 1
+    assert errcode(wechat_call(wechat_sandbox, "/cgi-bin//component/nowhere", body)) == 40066

@@ -12,11 +12,15 @@ from wechatpy.exceptions import WeChatClientException
 from sandbox import demo
 
 
-def wechatpy_component(sandbox):
-    """wechatpy's component client with its API origin moved to the sandbox (nothing patched)."""
+def wechatpy_component(sandbox, cgi_bin: str = "/cgi-bin"):
+    """wechatpy's component client with its API origin moved to the sandbox (nothing patched).
+
+    `cgi_bin` "/cgi-bin/": the base as wechatpy releases that spell it with a trailing slash
+    (and its authorizer client) do, joined to "/component/...": every component call then
+    goes to /cgi-bin//component/..., which WeChat serves."""
 
     class SandboxComponent(WeChatComponent):
-        API_BASE_URL = sandbox.base_url + "/cgi-bin"
+        API_BASE_URL = sandbox.base_url + cgi_bin
         PRE_AUTH_URL = sandbox.base_url + "/cgi-bin/componentloginpage"
 
     return SandboxComponent(
@@ -32,9 +36,10 @@ def authorizer_client(component, appid, sandbox):
     return client
 
 
-def test_wechatpy_end_to_end(start_wechat_sandbox, push_receiver):
+@pytest.mark.parametrize("cgi_bin", ["/cgi-bin", "/cgi-bin/"], ids=["base", "double-slash"])
+def test_wechatpy_end_to_end(start_wechat_sandbox, push_receiver, cgi_bin):
     sandbox = start_wechat_sandbox(callback_url=push_receiver.url)
-    component = wechatpy_component(sandbox)
+    component = wechatpy_component(sandbox, cgi_bin)
 
     # 1. The pushed ticket, decrypted and cached by wechatpy itself.
     ticket_push = push_receiver.wait_for(1)[0]

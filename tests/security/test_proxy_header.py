@@ -35,7 +35,9 @@ def test_the_header_is_not_trusted_by_default():
 
 def test_the_setting_turns_trust_on():
     assert (
-        _settings_value(DJANGO_TRUST_X_FORWARDED_PROTO="1") == "('HTTP_X_FORWARDED_PROTO', 'https')"
+        # (a proxy in front also needs its count: the production guard says so)
+        _settings_value(DJANGO_TRUST_X_FORWARDED_PROTO="1", API_TRUSTED_PROXY_COUNT="1")
+        == "('HTTP_X_FORWARDED_PROTO', 'https')"
     )
 
 

@@ -17,7 +17,12 @@ from authorizers.services.tokens.state import token_state_lock, token_state_stor
 from component.client import ComponentClient
 from wechat.errors import WeChatBadResponse
 
-from .ownership import Placement, authorizer_owner_place, ownership_conflict_record
+from .ownership import (
+    Placement,
+    authorizer_owner_place,
+    ownership_conflict_record,
+    ownership_conflicts_close_stale,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,7 @@ def _store(
         elif placement != Placement.CONFLICT:  # an outdated grant decides nothing
             row.refresh_from_db(fields=["merchant"])
             placement = Placement.KEPT
+        ownership_conflicts_close_stale(authorizer=row)
     return GrantResult(row, placement)
 
 
@@ -79,6 +85,7 @@ def authorizer_claim(*, appid: str, merchant: Merchant) -> GrantResult:
         row, placement = authorizer_owner_place(row, appid=appid, merchant=merchant)
         if placement in (Placement.CLAIMED, Placement.MOVED):
             row.save(update_fields=["merchant", "updated_at"])
+            ownership_conflicts_close_stale(authorizer=row)
     if placement == Placement.CONFLICT:
         ownership_conflict_record(authorizer=row, claimant=merchant)
     return GrantResult(row, placement)

@@ -62,12 +62,31 @@ def authorizer_owner_place(
     return row, Placement.CONFLICT
 
 
+class OwnershipConflictStale(Exception):
+    """The conflict is closed, or the account no longer belongs to the merchant it was about."""
+
+
+def ownership_conflicts_close_stale(*, authorizer: Authorizer) -> int:
+    """Close the open conflicts about an owner the account no longer has: a claim refused
+    while A owned it says nothing once it belongs to C (acting on it would hand C's account
+    to the old claimant). Call after any change of owner; returns how many were closed."""
+    return (
+        OwnershipConflict.objects.filter(authorizer_id=authorizer.pk, resolved_at=None)
+        .exclude(owner_id=authorizer.merchant_id)
+        .update(resolved_at=timezone.now(), resolution="superseded")
+    )
+
+
 def ownership_conflict_record(*, authorizer: Authorizer, claimant: Merchant) -> None:
     """Tell operators (idempotent while the conflict is open)."""
+    ownership_conflicts_close_stale(authorizer=authorizer)
     try:
         with transaction.atomic():
             OwnershipConflict.objects.get_or_create(
-                authorizer=authorizer, claimant=claimant, resolved_at=None
+                authorizer=authorizer,
+                claimant=claimant,
+                resolved_at=None,
+                defaults={"owner_id": authorizer.merchant_id},
             )
     except IntegrityError:
         pass  # recorded by a concurrent request
@@ -77,16 +96,27 @@ def ownership_conflict_record(*, authorizer: Authorizer, claimant: Merchant) -> 
 
 
 def ownership_conflict_transfer(*, conflict_id: int) -> Authorizer:
-    """The operator's decision: the account goes to the claimant; the old owner sees 404."""
+    """The operator's decision: the account goes to the claimant; the old owner sees 404.
+
+    OwnershipConflictStale, and nothing moves, when the conflict is closed or the account
+    has changed owner since the claim was refused (that conflict is closed then)."""
     with transaction.atomic():
         conflict = OwnershipConflict.objects.select_for_update().get(pk=conflict_id)
         row = token_state_lock(authorizer_id=conflict.authorizer_id)
-        row.merchant_id = conflict.claimant_id
-        row.save(update_fields=["merchant", "updated_at"])
-        _close(conflict, "transferred")
-        OwnershipConflict.objects.filter(authorizer=row, resolved_at=None).exclude(
-            pk=conflict.pk
-        ).update(resolved_at=timezone.now(), resolution="superseded")
+        stale = conflict.resolved_at is not None or conflict.owner_id != row.merchant_id
+        if stale:
+            ownership_conflicts_close_stale(authorizer=row)
+        else:
+            row.merchant_id = conflict.claimant_id
+            row.save(update_fields=["merchant", "updated_at"])
+            _close(conflict, "transferred")
+            OwnershipConflict.objects.filter(authorizer=row, resolved_at=None).exclude(
+                pk=conflict.pk
+            ).update(resolved_at=timezone.now(), resolution="superseded")
+    if stale:
+        raise OwnershipConflictStale(
+            f"{row} no longer belongs to the merchant this claim was refused for: nothing moved."
+        )
     logger.info("authorizer %s transferred to merchant %s", row.appid, conflict.claimant_id)
     return row
 

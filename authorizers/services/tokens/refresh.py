@@ -19,8 +19,9 @@ the WeChat call and released by the COMMIT that stores its answer. Why not a Red
 The cost is one database connection held in a transaction for one WeChat call (tens of ms;
 bounded by the transport's timeouts, and waiters by AUTHORIZER_TOKEN_LOCK_TIMEOUT_SECONDS).
 
-On SQLite (the embedded default) every transaction is IMMEDIATE, so the same block holds the
-database's write lock instead, and its busy timeout bounds the wait (settings/database.py).
+On SQLite (the embedded default), which has no row locks, a lease per authorizer is held
+around the call instead, and the database's write lock only around the write (_refresh_leased,
+lease.py): a slow WeChat call must not block every other writer of the file.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from authorizers.services.tokens.errors import (
     RefreshResult,
 )
 from authorizers.services.tokens.exchange import authorizer_token_request, refresh_failure_record
+from authorizers.services.tokens.lease import refresh_lease
 from authorizers.services.tokens.state import (
     AccessToken,
     RefreshAnswer,
@@ -185,6 +187,8 @@ def _refresh_locked(
     ahead: timedelta,
     skip_locked: bool,
 ) -> tuple[RefreshResult, AccessToken | None]:
+    if connection.vendor == "sqlite":
+        return _refresh_leased(attempt, authorizer_id, stale_version, force, ahead, skip_locked)
     failure: AuthorizerTokenRefreshError | AuthorizerUnavailable | None = None
     with transaction.atomic():
         if not skip_locked:
@@ -194,14 +198,9 @@ def _refresh_locked(
             if skip_locked and Authorizer.objects.filter(pk=authorizer_id).exists():
                 return _done(RefreshResult.LOCKED, None)
             raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
-        if not row.is_active:
-            raise AuthorizerUnavailable(row.status, appid=row.appid)
-        moved_on = stale_version is not None and row.token_version != stale_version
-        if moved_on and _valid_for(row, _safety_margin()):
-            borrowed = replace(access_token_of(row), borrowed=True)
-            return _done(RefreshResult.ALREADY_REFRESHED, borrowed)
-        if not force and _valid_for(row, ahead):
-            return _done(RefreshResult.FRESH, access_token_of(row))
+        decided = _no_call_needed(row, stale_version, force, ahead)
+        if decided is not None:
+            return decided
         attempt.seen_version = row.state_version
         outcome = authorizer_token_request(row)
         if isinstance(outcome, RefreshAnswer):
@@ -216,19 +215,73 @@ def _refresh_locked(
     return _done(RefreshResult.REFRESHED, access_token_of(row))
 
 
+def _no_call_needed(
+    row: Authorizer, stale_version: int | None, force: bool, ahead: timedelta
+) -> tuple[RefreshResult, AccessToken | None] | None:
+    """What to answer without calling WeChat (a stopped account raises); None: call."""
+    if not row.is_active:
+        raise AuthorizerUnavailable(row.status, appid=row.appid)
+    moved_on = stale_version is not None and row.token_version != stale_version
+    if moved_on and _valid_for(row, _safety_margin()):
+        borrowed = replace(access_token_of(row), borrowed=True)
+        return _done(RefreshResult.ALREADY_REFRESHED, borrowed)
+    if not force and _valid_for(row, ahead):
+        return _done(RefreshResult.FRESH, access_token_of(row))
+    return None
+
+
+def _refresh_leased(
+    attempt: _Attempt,
+    authorizer_id: int,
+    stale_version: int | None,
+    force: bool,
+    ahead: timedelta,
+    skip_locked: bool,
+) -> tuple[RefreshResult, AccessToken | None]:
+    """SQLite: the same single flight, with the authorizer's refresh lease held around the
+    call instead of the database's write lock (refresh_lease.py). The write transaction is
+    taken only to store the answer, compare-and-set on the version read before the call.
+    (A refusal's note or stop is one autocommit UPDATE, as short.) A lease held past the
+    lock timeout raises RefreshLeaseBusy, which _refresh answers as any lock timeout."""
+    with refresh_lease(authorizer_id=authorizer_id, wait=not skip_locked) as held:
+        if not held:
+            return _done(RefreshResult.LOCKED, None)
+        row = Authorizer.objects.filter(pk=authorizer_id).first()
+        if row is None:
+            raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
+        decided = _no_call_needed(row, stale_version, force, ahead)
+        if decided is not None:
+            return decided
+        attempt.seen_version = row.state_version
+        outcome = authorizer_token_request(row)
+        if isinstance(outcome, RefreshAnswer):
+            attempt.answer = outcome
+            token = _store(authorizer_id, outcome, attempt.seen_version)
+            return _done(RefreshResult.REFRESHED, token)
+    refresh_failure_record(outcome)
+    raise outcome
+
+
+def _store(authorizer_id: int, answer: RefreshAnswer, seen_version: int) -> AccessToken:
+    """Store WeChat's answer on the locked row, unless the row moved on meanwhile."""
+    with transaction.atomic():
+        row = token_state_lock(authorizer_id=authorizer_id)
+        if row is None:
+            raise Authorizer.DoesNotExist(f"authorizer {authorizer_id} does not exist")
+        stored = token_state_store_refresh(row, answer=answer, seen_version=seen_version)
+        if not stored and not row.is_active:  # stopped meanwhile: no token to give
+            raise AuthorizerUnavailable(row.status, appid=row.appid)
+        return access_token_of(row)
+
+
 def _store_again(authorizer_id: int, answer: RefreshAnswer, seen_version: int) -> AccessToken:
     """WeChat answered but the commit failed: its answer exists only here, so try again."""
     for attempt in range(STORE_ATTEMPTS):
         time.sleep(0.05 * 2**attempt)
         try:
-            with transaction.atomic():
-                row = token_state_lock(authorizer_id=authorizer_id)
-                if row is None:
-                    break
-                stored = token_state_store_refresh(row, answer=answer, seen_version=seen_version)
-                if not stored and not row.is_active:  # stopped meanwhile: no token to give
-                    raise AuthorizerUnavailable(row.status, appid=row.appid)
-                return access_token_of(row)
+            return _store(authorizer_id, answer, seen_version)
+        except Authorizer.DoesNotExist:
+            break
         except DatabaseError:
             logger.warning("authorizer %s: storing the refreshed token failed", authorizer_id)
     logger.error(
