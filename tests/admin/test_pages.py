@@ -99,10 +99,10 @@ def test_authorizer_list_reads_like_the_spec(admin_client, admin_world):
     ]:
         assert text in html, text
     assert re.search(r"in 1 h 2\d min", html)  # 90 minutes from the fixture, minus the run
-    # 2 and 100 stand out; other sets do not.
-    assert 'wxt-badge wxt-badge--key" title="permission set 2"' in html
-    assert 'wxt-badge wxt-badge--key" title="permission set 100"' in html
-    assert 'wxt-badge" title="permission set 3"' in html
+    # 2 and 100 stand out, named; other sets are a number, named on hover (a 1280 px list).
+    assert 'wxt-badge wxt-badge--key" title="permission set 2 · User management">2 · ' in html
+    assert 'wxt-badge wxt-badge--key" title="permission set 100 · ' in html
+    assert re.search(r'wxt-badge" title="permission set 3 · [^"]+">3</span>', html)
 
 
 @pytest.mark.parametrize(
