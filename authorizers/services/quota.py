@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from platform_app.component.client import ComponentClient
 from platform_app.logs import mask_secrets
-from platform_app.wechat.errors import WeChatQuotaResetLimit
+from platform_app.wechat.errors import WeChatError, WeChatQuotaResetLimit
 from platform_app.wechat.openapi import API_QUOTA_GET, API_RID_GET, OpenApiClient
 from platform_app.wechat.quota import quota_month
 
@@ -28,6 +28,7 @@ from ..capabilities import capability_apis
 from ..models import Authorizer, QuotaReading
 from .quota_stops import quota_key
 from .request_token import RequestToken, authorizer_call
+from .token_errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,12 @@ def authorizer_quota_resets_used(authorizer: Authorizer) -> int:
 
 def authorizer_quota_clear(*, authorizer_id: int) -> int:
     """clear_quota/v2 with the component secret (works when the account's token is stuck);
-    lifts every local stop. Returns the resets used this month; raises WeChat's 48006."""
+    lifts every local stop and reads the quotas again. Returns the resets used this month;
+    raises WeChat's 48006, and AuthorizerUnavailable for a stopped account (a reset spends
+    one of 10 a month, and a revoked account has no calls to let through)."""
     authorizer = Authorizer.objects.get(pk=authorizer_id)
+    if authorizer.status != Authorizer.Status.ACTIVE:
+        raise AuthorizerUnavailable(authorizer.status, appid=authorizer.appid)
     try:
         ComponentClient().clear_quota(authorizer.appid)
     except WeChatQuotaResetLimit:
@@ -103,6 +108,12 @@ def authorizer_quota_clear(*, authorizer_id: int) -> int:
     for api in capability_apis():
         cache.delete(quota_key(authorizer.appid, api))
     logger.info("authorizer %s: WeChat quota reset (%d this month)", authorizer.appid, used)
+    # The stored readings are from before the reset: read them again, or drop them.
+    try:
+        authorizer_quota_list(authorizer=authorizer)
+    except (WeChatError, AuthorizerUnavailable, AuthorizerTokenRefreshError) as exc:
+        logger.info("authorizer %s: quota re-read after reset failed: %s", authorizer.appid, exc)
+        QuotaReading.objects.filter(authorizer_id=authorizer_id).delete()
     return used
 
 
