@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -115,7 +116,10 @@ def authorize_callback(request: HttpRequest, invite: str) -> HttpResponse:
     try:
         authorizer = authorization_complete(merchant=merchant, authorization_code=code)
     except AuthorizerOwnedByAnotherMerchant as exc:
-        context = {"account": exc.authorizer.nickname or exc.authorizer.appid}
+        context = {
+            "account": exc.authorizer.nickname or exc.authorizer.appid,
+            "support_contact": settings.SUPPORT_CONTACT,
+        }
         return _page(request, "refused.html", context, 409)
     except WeChatAuthCodeInvalid:
         return _message(request, "code", invite)
