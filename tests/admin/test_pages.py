@@ -190,3 +190,25 @@ def test_api_key_admin_never_shows_the_hash_and_cannot_add(admin_client, admin_w
     html = admin_client.get(url).content.decode()
     assert admin_world.api_key.prefix in html
     assert "key_hash" not in html
+
+
+def test_merchant_delete_is_offered_only_where_it_can_succeed(admin_client, admin_world):
+    from authorizers.models import ApiCall, ApiKey, Merchant
+    from authorizers.services.api_keys import api_key_create
+
+    owner = Merchant.objects.filter(authorizers__isnull=False).first()
+    page = admin_client.get(reverse("admin:authorizers_merchant_change", args=[owner.pk]))
+    html = page.content.decode()
+    assert "deletelink" not in html and 'id="not-deletable"' in html  # and it says why
+
+    # Without accounts, its keys and call log go with it: no "Cannot delete" dead end.
+    spare = Merchant.objects.create(name="Never Onboarded")
+    key, _raw = api_key_create(merchant=spare, name="test")
+    ApiCall.objects.create(merchant=spare, api_key=key, endpoint="users.tags", result="ok",
+                           status_code=200, latency_ms=1)  # fmt: skip
+    url = reverse("admin:authorizers_merchant_delete", args=[spare.pk])
+    asked = admin_client.get(url).content.decode()
+    assert "Cannot delete" not in asked and "Yes, I’m sure" in asked
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Merchant.objects.filter(pk=spare.pk).exists()
+    assert not ApiKey.objects.filter(merchant_id=spare.pk).exists()
