@@ -17,6 +17,7 @@ from ..selectors.dashboard import (
     authorizer_quota_readings,
     authorizer_recent_api_calls,
     authorizer_recent_events,
+    ownership_conflict_list_open_for,
 )
 from ..services.quota import QUOTA_RESETS_PER_MONTH, authorizer_quota_resets_used
 from .authorizer_actions import (
@@ -110,6 +111,7 @@ class AuthorizerAdmin(admin.ModelAdmin):
             extra |= {
                 "recent_calls": authorizer_recent_api_calls(authorizer=authorizer),
                 "recent_events": authorizer_recent_events(authorizer=authorizer),
+                "open_claims": ownership_conflict_list_open_for(authorizer=authorizer),
                 "quota_readings": authorizer_quota_readings(authorizer=authorizer),
                 "quota_resets_used": authorizer_quota_resets_used(authorizer),
                 "quota_resets_limit": QUOTA_RESETS_PER_MONTH,

@@ -212,3 +212,33 @@ def test_merchant_delete_is_offered_only_where_it_can_succeed(admin_client, admi
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     assert not Merchant.objects.filter(pk=spare.pk).exists()
     assert not ApiKey.objects.filter(merchant_id=spare.pk).exists()
+
+
+def test_authorizer_page_shows_its_pending_ownership_claims(admin_client, admin_world):
+    from django.utils import timezone
+
+    from authorizers.models import Merchant, OwnershipConflict
+
+    usable, books = admin_world.authorizers["usable"], admin_world.authorizers["books"]
+    claimant = Merchant.objects.create(name="Claiming Bakery")
+    settled = Merchant.objects.create(name="Settled Claimant")
+    claim = OwnershipConflict.objects.create(authorizer=usable, claimant=claimant)
+    OwnershipConflict.objects.create(
+        authorizer=usable, claimant=settled, resolved_at=timezone.now(), resolution="dismissed"
+    )
+
+    html = admin_client.get(
+        reverse("admin:authorizers_authorizer_change", args=[usable.pk])
+    ).content.decode()
+    assert 'id="pending-claims"' in html
+    box = html[
+        html.index('id="pending-claims"') : html.index(
+            "</fieldset>", html.index('id="pending-claims"')
+        )
+    ]
+    assert "Claiming Bakery" in box and "Acme Coffee" in box
+    assert reverse("admin:authorizers_ownershipconflict_change", args=[claim.pk]) in box
+    assert "Settled Claimant" not in html  # decided claims are not pending
+
+    other = admin_client.get(reverse("admin:authorizers_authorizer_change", args=[books.pk]))
+    assert 'id="pending-claims"' not in other.content.decode()
