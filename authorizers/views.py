@@ -151,7 +151,8 @@ def authorize_result(request: HttpRequest, invite: str, appid: str) -> HttpRespo
     if authorizer is None:
         return _message(request, "invite")
     checks = request.GET.get("checks", "")
-    checks = int(checks) if checks.isdigit() and len(checks) < 4 else RESULT_REFRESH_CHECKS
+    valid = checks.isascii() and checks.isdigit() and len(checks) < 4
+    checks = int(checks) if valid else RESULT_REFRESH_CHECKS
     return _result_page(request, invite, authorizer, checks=min(checks, RESULT_REFRESH_CHECKS))
 
 

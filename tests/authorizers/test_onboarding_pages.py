@@ -171,7 +171,9 @@ def test_result_page_waits_for_the_info_sync_then_tells_the_truth(
     assert "ready to use" in html
 
 
-@pytest.mark.parametrize("query", ["?checks=x", "?checks=99999999999", "?checks=-1", ""])
+@pytest.mark.parametrize(
+    "query", ["?checks=x", "?checks=99999999999", "?checks=-1", "?checks=%C2%B2", ""]
+)
 def test_result_page_with_a_strange_count_shows_the_state(
     client, invite, authorizer_factory, merchant, query
 ):
