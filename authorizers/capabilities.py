@@ -106,13 +106,14 @@ def permission_reason(capability: Capability) -> str:
 
 
 def revocation_reason(status: str) -> str:
-    """Why an authorizer in this (non-active) status cannot be used."""
+    """Why an authorizer in this (non-active) status cannot be used, said to the merchant
+    (the API's reasons are read by the merchant's developers; the admin words its own)."""
     if status == Authorizer.Status.REAUTH_REQUIRED:
         return (
-            "WeChat no longer accepts this account's authorization. "
-            "The merchant must authorize the account again."
+            "WeChat no longer accepts this account's authorization: "
+            "authorize the account again through your invite link."
         )
-    return "The merchant withdrew the authorization."
+    return "You withdrew this account's authorization in WeChat."
 
 
 def capability_status(authorizer: Authorizer, capability: Capability) -> CapabilityStatus:

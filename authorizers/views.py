@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from .account_type import authorizer_is_verified
 from .capabilities import capabilities_evaluate, capability_get
 from .models import Authorizer
 from .permission_sets import permission_set_labels
+from .selectors.onboarding import authorizer_get_onboarded
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,10 @@ def authorize_callback(request: HttpRequest, invite: str) -> HttpResponse:
     try:
         authorizer = authorization_complete(merchant=merchant, authorization_code=code)
     except AuthorizerOwnedByAnotherMerchant as exc:
-        context = {"account": exc.authorizer.nickname or exc.authorizer.appid}
+        context = {
+            "account": exc.authorizer.nickname or exc.authorizer.appid,
+            "support_contact": settings.SUPPORT_CONTACT,
+        }
         return _page(request, "refused.html", context, 409)
     except WeChatAuthCodeInvalid:
         return _message(request, "code", invite)
@@ -125,7 +130,43 @@ def authorize_callback(request: HttpRequest, invite: str) -> HttpResponse:
         logger.warning("authorization callback failed: %s", exc)
         return _message(request, "wechat", invite)
     authorizer.refresh_from_db()  # the info sync may have run already
-    return _page(request, "result.html", onboarding_result_context(authorizer))
+    return _result_page(request, invite, authorizer, checks=0)
+
+
+# The account's type and verification arrive by the info sync, a task queued with the
+# authorization and usually done in a second or two. Until then the result page reloads
+# itself (no script: a meta refresh) from the result URL, which never spends the code again,
+# then says plainly that the details have not arrived.
+RESULT_REFRESH_SECONDS = 2
+RESULT_REFRESH_CHECKS = 5
+
+
+@require_GET
+def authorize_result(request: HttpRequest, invite: str, appid: str) -> HttpResponse:
+    try:
+        merchant = invite_merchant_get(invite=invite)
+    except InviteInvalid:
+        return _message(request, "invite")
+    authorizer = authorizer_get_onboarded(merchant=merchant, appid=appid)
+    if authorizer is None:
+        return _message(request, "invite")
+    checks = request.GET.get("checks", "")
+    valid = checks.isascii() and checks.isdigit() and len(checks) < 4
+    checks = int(checks) if valid else RESULT_REFRESH_CHECKS
+    return _result_page(request, invite, authorizer, checks=min(checks, RESULT_REFRESH_CHECKS))
+
+
+def _result_page(
+    request: HttpRequest, invite: str, authorizer: Authorizer, *, checks: int
+) -> HttpResponse:
+    """`checks`: how many times the page has reloaded itself waiting for the info sync."""
+    context = onboarding_result_context(authorizer)
+    result_url = reverse("authorizers:result", args=[invite, authorizer.appid])
+    context["check_again_url"] = f"{result_url}?checks=0"
+    if context["info_pending"] and checks < RESULT_REFRESH_CHECKS:
+        context["refresh_url"] = f"{result_url}?checks={checks + 1}"
+        context["refresh_seconds"] = RESULT_REFRESH_SECONDS
+    return _page(request, "result.html", context)
 
 
 def onboarding_result_context(authorizer: Authorizer) -> dict:

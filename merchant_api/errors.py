@@ -70,7 +70,8 @@ class AccountNotEligible(ApiError):
 
 
 class AuthorizerRevoked(ApiError):
-    code, status, message = "authorizer_revoked", 410, "The merchant withdrew the authorization."
+    code, status = "authorizer_revoked", 410
+    message = "You withdrew this account's authorization in WeChat."
 
 
 class InvalidOpenid(ApiError):

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from .errors import API_ERRORS, ApiError
@@ -42,16 +47,26 @@ RETRY_AFTER_HEADER = OpenApiParameter(
 )
 
 
+def _markdown_text(text: str) -> str:
+    """Plain text inside a description, which is Markdown (CommonMark): `<api key>` would be an
+    HTML tag that the docs page drops, so angle brackets are escaped."""
+    return text.replace("<", "\\<").replace(">", "\\>")
+
+
 def error_responses(*errors: type[ApiError]) -> dict[int, OpenApiResponse]:
-    """One response per status, its description listing the codes it may carry."""
+    """One response per status: its description lists the codes it may carry, and an example
+    body per code (without one, the schema's example would show the first code of all)."""
     by_status: dict[int, list[type[ApiError]]] = defaultdict(list)
     for error in errors:
         by_status[error.status].append(error)
     responses = {}
     for status, group in sorted(by_status.items()):
-        codes = "; ".join(f"`{e.code}`: {e.message}" for e in group)
+        codes = "; ".join(f"`{e.code}`: {_markdown_text(e.message)}" for e in group)
         note = " Carries a `Retry-After` header (seconds)." if status in _RETRY_AFTER else ""
-        responses[status] = OpenApiResponse(response=ErrorSerializer, description=codes + note)
+        examples = [OpenApiExample(e.code, value=e().body(), response_only=True) for e in group]
+        responses[status] = OpenApiResponse(
+            response=ErrorSerializer, description=codes + note, examples=examples
+        )
     return responses
 
 

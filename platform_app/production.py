@@ -1,6 +1,7 @@
 """Guards every production process (web, Celery worker and beat, management commands).
 
-DJANGO_DEBUG off means production (the image sets it; `make run` sets DJANGO_DEBUG=1). There,
+DJANGO_DEBUG off means production (the image sets it; `make run` sets DJANGO_DEBUG=1 and
+writes it to var/dev.env for the commands run beside it: platform_app/settings/env.py). There,
 a known secret lets anyone forge sessions and invites or decrypt stored tokens; the sandbox's
 demo WeChat credentials are public (anyone could forge WeChat's signed pushes); SQLite is the
 demo's single-file database. Each is refused unless explicitly allowed, by name. A deployment
@@ -56,11 +57,16 @@ def production_problems() -> list[str]:
     return problems
 
 
+class ProductionRefused(ImproperlyConfigured):
+    """The guard's refusal: one line that names the settings (manage.py prints just that)."""
+
+
 def refuse_insecure_defaults() -> None:
     problems = production_problems()
     if problems:
-        raise ImproperlyConfigured(
+        raise ProductionRefused(
             "Refusing to start: DJANGO_DEBUG is off (production) but "
             + "; ".join(problems)
-            + ". See .env.example."
+            + ". See .env.example; for development set DJANGO_DEBUG=1 (`make run` writes "
+            "var/dev.env, which manage.py reads when DJANGO_DEBUG is not set)."
         )

@@ -4,6 +4,8 @@ Migrates a SQLite database, creates a demo operator and the broker's queues, the
 worker, beat, the WeChat sandbox and the demo onboarding together under honcho (Ctrl-C stops
 them all).
 Anything already set in the environment (DATABASE_URL, CELERY_BROKER_URL, ...) wins.
+The demo's environment is also written to var/dev.env, which settings read when DJANGO_DEBUG
+is not set: `python manage.py create_merchant ...` in another shell then works on this demo.
 """
 
 from __future__ import annotations
@@ -41,6 +43,38 @@ def demo_environment() -> dict[str, str]:
     return env
 
 
+# What a command run beside the demo needs to reach the same database, cache, broker, sandbox
+# and public URL; the rest has the same default in both.
+DEV_ENV_KEYS = (
+    "DJANGO_DEBUG",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_KEY_PREFIX",
+    "CACHE_DIR",
+    "PUBLIC_BASE_URL",
+    "WECHAT_API_BASE",
+    "WECHAT_MP_BASE",
+)
+
+
+def write_dev_env(env: dict[str, str]) -> Path:
+    values = {
+        "DATABASE_URL": f"sqlite:///{VAR / 'db.sqlite3'}",
+        "CACHE_DIR": str(VAR / "cache"),
+        **{key: env[key] for key in DEV_ENV_KEYS if env.get(key)},
+    }
+    path = VAR / "dev.env"
+    lines = [
+        "# Written by `make run` (scripts/run_demo.py) on each start: the demo's environment for",
+        "# manage.py commands run beside it. Read only while DJANGO_DEBUG is unset; the",
+        "# environment wins over every line. Delete it to stop using it.",
+        *(f"{key}={value}" for key, value in values.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def operator_password() -> str:
     path = VAR / "demo-operator-password"
     if not path.exists():
@@ -58,7 +92,11 @@ def procfile(env: dict[str, str]) -> Path:
         "sandbox": f"{python} manage.py wechat_sandbox --port {sandbox_port} --callback {callback}"
         + (f" {env['DEMO_SANDBOX_ARGS']}" if env.get("DEMO_SANDBOX_ARGS") else ""),
         "web": f"{python} manage.py runserver 127.0.0.1:{web_port} --noreload",
-        "worker": f"{celery} -A platform_app worker -l info -c 2 --without-gossip --without-mingle",
+        # Threads, not prefork: honcho stops a process by SIGTERM to its whole process group,
+        # and prefork's pool children dying of it first made the worker log two ERROR lines
+        # and hang in its warm shutdown until honcho's SIGKILL. Two threads suit a demo.
+        "worker": f"{celery} -A platform_app worker -l info -P threads -c 2 --without-gossip "
+        "--without-mingle",
         "beat": f"{celery} -A platform_app beat -l info",
         "demo": f"{python} scripts/demo_onboard.py",
     }
@@ -71,6 +109,7 @@ def main() -> int:
     VAR.mkdir(exist_ok=True)
     env = demo_environment()
     env["DEMO_OPERATOR_PASSWORD"] = operator_password()
+    write_dev_env(env)
     manage = [str(BIN / "python"), "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
@@ -81,7 +120,28 @@ def main() -> int:
     )
     path = procfile(env)
     os.chdir(ROOT)
-    os.execve(str(BIN / "honcho"), ["honcho", "-f", str(path), "start"], env)
+    os.environ.clear()
+    os.environ.update(env)
+    return run_honcho(path)
+
+
+# How long honcho waits after Ctrl-C's SIGTERM before it SIGKILLs what is left: the 10 s a
+# clean stop may take, not honcho's fixed 5 (it has no option for it). The worker needs more
+# than 5 on a busy machine: kombu's SQLAlchemy transport has no I/O events, so celery's loop
+# polls it in 2 s windows (each overrun by up to its 1 s polling interval) and runs one more
+# window after it sees the shutdown; measured on 2 shared cores: 3-4 s to leave the loop,
+# then 1-5 s for the interpreter's exit.
+STOP_GRACE_SECONDS = 10
+
+
+def run_honcho(procfile_path: Path) -> int:
+    """`honcho start` in this process with the stop grace above; exits with honcho's code."""
+    import honcho.manager
+    from honcho.command import main as honcho_main
+
+    honcho.manager.KILL_WAIT = STOP_GRACE_SECONDS
+    sys.argv = ["honcho", "-f", str(procfile_path), "start"]
+    honcho_main()
     return 0
 
 

@@ -42,8 +42,10 @@ def main() -> int:
         "DJANGO_SECRET_KEY": "test-secret-key-not-for-production-4c1d9e",
         "FIELD_ENCRYPTION_KEYS": "dGVzdC1maWVsZC1rZXktMDAwMDAwMDAwMDAwMDAwMDA=,"
         "dGVzdC1maWVsZC1rZXktMTExMTExMTExMTExMTExMTE=",
-        # The suite runs with DJANGO_DEBUG off, against the sandbox, which knows only the demo
-        # WeChat credentials: the production guard refuses them without this.
+        # The suite runs as production, chosen explicitly (so a checkout's var/dev.env from
+        # `make run` is not read), against the sandbox, which knows only the demo WeChat
+        # credentials: the production guard refuses them without the second line.
+        "DJANGO_DEBUG": "0",
         "ALLOW_DEMO_WECHAT_CREDENTIALS": "1",
     }
     if "PostgreSQL" not in missing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from authorizers.operators_site.labels import (
@@ -27,6 +27,7 @@ from ..selectors.dashboard import (
     authorizer_quota_readings,
     authorizer_recent_api_calls,
     authorizer_recent_events,
+    ownership_conflict_list_open_for,
 )
 from .authorizer_actions import (
     check_quota,
@@ -51,9 +52,11 @@ def _capability_column(capability: Capability):
 
 @admin.register(Authorizer)
 class AuthorizerAdmin(admin.ModelAdmin):
-    list_display_head = ("display_name", "appid", "merchant", "account_type", "verified", "sets")
+    # Nickname and appid share a cell, type and verification too: at 1280 px the columns
+    # operators decide by (sets, eligibility, token, status) stay on screen.
+    list_display_head = ("name_and_appid", "merchant", "account_type_verified", "sets")
     list_display_tail = ("token_expires_in", "display_status")
-    list_display_links = ("display_name", "appid")
+    list_display_links = ("name_and_appid",)
     list_filter = ("status", EligibilityFilter, "merchant")
     search_fields = ("appid", "nickname")
     list_select_related = ("merchant",)
@@ -63,7 +66,7 @@ class AuthorizerAdmin(admin.ModelAdmin):
     change_form_template = "admin/authorizers/authorizer/change_form.html"
     fieldsets = (
         ("Account", {"fields": ("nickname", "appid", "merchant", "ownership", "principal_name",
-                                "user_name", "alias", "account_type", "verified", "sets",
+                                "user_name", "alias", "account_type", "verified", "sets_named",
                                 "capabilities")}),
         ("Status", {"fields": ("display_status", "authorized_at", "revoked_at", "info_synced_at")}),
         ("Access token", {"fields": ("token_expires_in", "access_token_expires_at",
@@ -109,6 +112,7 @@ class AuthorizerAdmin(admin.ModelAdmin):
             extra |= {
                 "recent_calls": authorizer_recent_api_calls(authorizer=authorizer),
                 "recent_events": authorizer_recent_events(authorizer=authorizer),
+                "open_claims": ownership_conflict_list_open_for(authorizer=authorizer),
                 "quota_readings": authorizer_quota_readings(authorizer=authorizer),
                 "quota_resets_used": authorizer_quota_resets_used(authorizer),
                 "quota_resets_limit": QUOTA_RESETS_PER_MONTH,
@@ -129,9 +133,14 @@ class AuthorizerAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(target)
         return response
 
-    @admin.display(description="Nickname", ordering="nickname")
-    def display_name(self, obj: Authorizer) -> str:
-        return obj.nickname or "(not synced yet)"
+    @admin.display(description="Nickname · appid", ordering="nickname")
+    def name_and_appid(self, obj: Authorizer):
+        name = obj.nickname or "(not synced yet)"
+        return format_html('{}<span class="wxt-appid">{}</span>', name, obj.appid)
+
+    @admin.display(description="Type", ordering="service_type")
+    def account_type_verified(self, obj: Authorizer) -> str:
+        return f"{account_type_label(obj)} · {verified_label(obj)}"
 
     @admin.display(description="Account type", ordering="service_type")
     def account_type(self, obj: Authorizer) -> str:
@@ -143,6 +152,11 @@ class AuthorizerAdmin(admin.ModelAdmin):
 
     @admin.display(description="Permission sets")
     def sets(self, obj: Authorizer):
+        # The list names only the sets a capability needs; the others by number (hover: name).
+        return permission_set_badges(obj.permission_sets, compact=True)
+
+    @admin.display(description="Permission sets")
+    def sets_named(self, obj: Authorizer):
         return permission_set_badges(obj.permission_sets)
 
     @admin.display(description="Capabilities")

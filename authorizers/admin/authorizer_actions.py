@@ -18,6 +18,7 @@ from authorizers.services.quota.readings import (
     QUOTA_RESETS_PER_MONTH,
     authorizer_quota_clear,
     authorizer_quota_list,
+    authorizer_quota_resets_used,
 )
 from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from authorizers.services.tokens.refresh import authorizer_refresh_access_token
@@ -51,14 +52,12 @@ def _each(
         try:
             done = work(authorizer.pk)
         except EXPECTED as exc:
-            messages.error(
-                request, f"{authorizer} ({authorizer.appid}): {verb} {action_failure_message(exc)}."
-            )
+            failure = action_failure_message(exc)
+            messages.error(request, f"{authorizer} ({authorizer.appid}): {verb}: {failure}.")
         except Exception as exc:  # an operator's batch must not end in a 500
             logger.exception("admin %s of authorizer %s failed", verb, authorizer.appid)
-            messages.error(
-                request, f"{authorizer} ({authorizer.appid}): {verb} {action_failure_message(exc)}."
-            )
+            failure = action_failure_message(exc)
+            messages.error(request, f"{authorizer} ({authorizer.appid}): {verb}: {failure}.")
         else:
             messages.success(request, f"{authorizer} ({authorizer.appid}): {done}")
 
@@ -124,12 +123,30 @@ def check_quota(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer]
 
 
 @admin.action(description="Reset WeChat quota (10 a month)", permissions=["change"])
-def reset_quota(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer]) -> None:
+def reset_quota(modeladmin, request: HttpRequest, queryset: QuerySet[Authorizer]):
+    if request.POST.get("confirm") != "yes":
+        # A reset spends one of the account's 10 a month: say how many are left, then ask.
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Reset WeChat quota?",
+            "opts": modeladmin.model._meta,
+            "accounts": [(a, authorizer_quota_resets_used(a)) for a in queryset],
+            "limit": QUOTA_RESETS_PER_MONTH,
+            "action": "reset_quota",
+            "next_url": request.POST.get("_next", ""),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/authorizers/authorizer/confirm_reset_quota.html", context
+        )
+
     def work(authorizer_id: int) -> str:
         used = authorizer_quota_clear(authorizer_id=authorizer_id)
         return (
-            f"WeChat quotas reset; calls refused after a 45009 go through again. "
+            f"quota reset: WeChat cleared today's counters; calls refused after a 45009 go "
+            f"through again. "
             f"{used} of {QUOTA_RESETS_PER_MONTH} resets used this month."
         )
 
     _each(request, queryset, "quota reset", work)
+    return None

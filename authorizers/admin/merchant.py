@@ -132,6 +132,36 @@ class MerchantAdmin(admin.ModelAdmin):
             fields = [f for f in fields if f != "invite_link"]
         return fields
 
+    def has_delete_permission(self, request, obj=None):
+        """Only a merchant without accounts is deleted (its keys, invites and call log go
+        with it). Accounts keep their merchant (PROTECT): their refresh tokens cannot be
+        got back, so the change page says what to do instead of offering a dead end."""
+        if obj is not None and (obj.is_holding or obj.authorizers.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        # API keys and call-log rows cannot be deleted one by one in the admin (they are
+        # records), which Django would report as missing permissions; they go with their
+        # merchant, so only the protected accounts can stop a delete.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        merchant = self.get_object(request, object_id)
+        extra = {}
+        if merchant is not None and not self.has_delete_permission(request, merchant):
+            extra["not_deletable_reason"] = (
+                "This is the holding merchant for accounts waiting for an owner: it is never "
+                "deleted."
+                if merchant.is_holding
+                else f"Not deletable while it has {merchant.authorizers.count()} authorized "
+                "account(s): an account's refresh token cannot be recovered once deleted. "
+                "Untick “Is active” to stop new invites, revoke its API keys below, and mark "
+                "its accounts revoked on their pages."
+            )
+        return super().change_view(request, object_id, form_url, extra | (extra_context or {}))
+
     @admin.display(description="Accounts", ordering="n_accounts")
     def accounts(self, obj: Merchant) -> int:
         return obj.n_accounts

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from authorizers.services.onboarding.ownership import (
     OwnershipConflictStale,
@@ -41,8 +42,23 @@ class OwnershipConflictAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="Transfer to the claiming merchant", permissions=["change"])
-    def transfer_to_claimant(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for conflict in queryset.filter(resolved_at=None):
+    def transfer_to_claimant(self, request: HttpRequest, queryset: QuerySet):
+        open_claims = queryset.filter(resolved_at=None).select_related(
+            "authorizer__merchant", "claimant"
+        )
+        if request.POST.get("confirm") != "yes":
+            # The owner loses the account (its API calls get 404): name both sides, then ask.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Transfer accounts to the claiming merchant?",
+                "opts": self.model._meta,
+                "conflicts": open_claims,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/authorizers/ownershipconflict/confirm_transfer.html", context
+            )
+        for conflict in open_claims:
             try:
                 account = ownership_conflict_transfer(conflict_id=conflict.pk)
             except OwnershipConflictStale as exc:
@@ -54,6 +70,7 @@ class OwnershipConflictAdmin(admin.ModelAdmin):
                 "sees it.",
                 messages.SUCCESS,
             )
+        return None
 
     @admin.action(description="Dismiss the claim (the account stays)", permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet) -> None:

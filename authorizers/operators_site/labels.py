@@ -65,15 +65,21 @@ def key_permission_sets() -> frozenset[int]:
     return sets
 
 
-def permission_set_badges(set_ids: list[int] | None) -> SafeString:
+def permission_set_badges(set_ids: list[int] | None, *, compact: bool = False) -> SafeString:
+    """One badge per set, "2 · User management"; `compact` names only the key sets."""
     if not set_ids:
         return format_html('<span class="wxt-muted">{}</span>', "none")
     key = key_permission_sets()
     return format_html_join(
         " ",
-        '<span class="wxt-badge{}" title="permission set {}">{} · {}</span>',
+        '<span class="wxt-badge{}" title="permission set {} · {}">{}</span>',
         (
-            (" wxt-badge--key" if set_id in key else "", set_id, set_id, name)
+            (
+                " wxt-badge--key" if set_id in key else "",
+                set_id,
+                name,
+                str(set_id) if compact and set_id not in key else f"{set_id} · {name}",
+            )
             for set_id, name in permission_set_labels(set_ids)
         ),
     )
@@ -83,8 +89,13 @@ def capability_cell(authorizer: Authorizer, capability: Capability) -> SafeStrin
     status = capability_status(authorizer, capability)
     if status.usable:
         return format_html('<span class="wxt-yes">{}</span>', "Yes")
+    # The reasons are worded for the merchant ("You withdrew ..."); a stopped account's
+    # status is in its own column, so the operator gets that instead.
+    reason = status.reason
+    if authorizer.status != Authorizer.Status.ACTIVE:
+        reason = f"the account is stopped ({authorizer.get_status_display()})."
     return format_html(
-        '<span class="wxt-no">{}</span> <span class="wxt-reason">{}</span>', "No:", status.reason
+        '<span class="wxt-no">{}</span> <span class="wxt-reason">{}</span>', "No:", reason
     )
 
 

@@ -15,6 +15,11 @@ class OperatorsAdminSite(AdminSite):
     site_title = "WeChat tag service"
     index_title = "Operations"
     index_template = "admin/index_with_dashboard.html"
+    # The header's links (Dashboard, Accounts, Merchants, Call log, Conflicts) and the index
+    # page cover the app list; without the sidebar a 1280 px screen has room for the columns.
+    enable_nav_sidebar = False
+    # No public site to view: the merchant-facing pages need an invite link.
+    site_url = None
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Staff-only like every admin page (admin_view); name admin:dashboard.

@@ -108,6 +108,15 @@ def ownership_conflict_list_open(*, limit: int = 20) -> QuerySet[OwnershipConfli
     )
 
 
+def ownership_conflict_list_open_for(*, authorizer: Authorizer) -> QuerySet[OwnershipConflict]:
+    """Claims on this account that no operator has decided yet, oldest first."""
+    return (
+        OwnershipConflict.objects.filter(authorizer=authorizer, resolved_at=None)
+        .select_related("claimant")
+        .order_by("created_at")
+    )
+
+
 def api_call_list_recent_errors(*, limit: int = 15) -> QuerySet[ApiCall]:
     return ApiCall.objects.exclude(result="ok").select_related("merchant")[:limit]
 

@@ -76,6 +76,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# "2026-12-07 13:36:27" everywhere (the locale's own format has no seconds).
+FORMAT_MODULE_PATH = ["platform_app.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))

@@ -36,6 +36,9 @@ ALLOW_SQLITE_IN_PRODUCTION = env.bool("ALLOW_SQLITE_IN_PRODUCTION", default=Fals
 
 # The merchant invite link lifetime.
 INVITE_MAX_AGE_SECONDS = env.int("INVITE_MAX_AGE_SECONDS", default=7 * 24 * 3600)
+# How merchants reach the provider's operators (an email address, a phone number, a URL):
+# shown on the merchant pages that need a person, e.g. an account already connected elsewhere.
+SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="")
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -198,6 +198,12 @@ class UserTagsBulkView(MerchantApiView):
         responses={200: OutputSerializer, **error_responses(*_LOOKUP_ERRORS)},
     )
     def post(self, request, appid: str):
+        if "expand" in request.query_params:
+            # Names are not looked up here: refused, rather than an answer silently without them.
+            raise api.InvalidRequest(
+                "expand: The bulk lookup has no expansion; names come with the single lookup "
+                "(GET .../users/{openid}/tags?expand=names)."
+            )
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         openids = params.validated_data["openids"]

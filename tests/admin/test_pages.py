@@ -99,10 +99,10 @@ def test_authorizer_list_reads_like_the_spec(admin_client, admin_world):
     ]:
         assert text in html, text
     assert re.search(r"in 1 h 2\d min", html)  # 90 minutes from the fixture, minus the run
-    # 2 and 100 stand out; other sets do not.
-    assert 'wxt-badge wxt-badge--key" title="permission set 2"' in html
-    assert 'wxt-badge wxt-badge--key" title="permission set 100"' in html
-    assert 'wxt-badge" title="permission set 3"' in html
+    # 2 and 100 stand out, named; other sets are a number, named on hover (a 1280 px list).
+    assert 'wxt-badge wxt-badge--key" title="permission set 2 · User management">2 · ' in html
+    assert 'wxt-badge wxt-badge--key" title="permission set 100 · ' in html
+    assert re.search(r'wxt-badge" title="permission set 3 · [^"]+">3</span>', html)
 
 
 @pytest.mark.parametrize(
@@ -190,3 +190,55 @@ def test_api_key_admin_never_shows_the_hash_and_cannot_add(admin_client, admin_w
     html = admin_client.get(url).content.decode()
     assert admin_world.api_key.prefix in html
     assert "key_hash" not in html
+
+
+def test_merchant_delete_is_offered_only_where_it_can_succeed(admin_client, admin_world):
+    from authorizers.models import ApiCall, ApiKey, Merchant
+    from authorizers.services.api_keys import api_key_create
+
+    owner = Merchant.objects.filter(authorizers__isnull=False).first()
+    page = admin_client.get(reverse("admin:authorizers_merchant_change", args=[owner.pk]))
+    html = page.content.decode()
+    assert "deletelink" not in html and 'id="not-deletable"' in html  # and it says why
+
+    # Without accounts, its keys and call log go with it: no "Cannot delete" dead end.
+    spare = Merchant.objects.create(name="Never Onboarded")
+    key, _raw = api_key_create(merchant=spare, name="test")
+    ApiCall.objects.create(merchant=spare, api_key=key, endpoint="users.tags", result="ok",
+                           status_code=200, latency_ms=1)  # fmt: skip
+    url = reverse("admin:authorizers_merchant_delete", args=[spare.pk])
+    asked = admin_client.get(url).content.decode()
+    assert "Cannot delete" not in asked and "Yes, I’m sure" in asked
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Merchant.objects.filter(pk=spare.pk).exists()
+    assert not ApiKey.objects.filter(merchant_id=spare.pk).exists()
+
+
+def test_authorizer_page_shows_its_pending_ownership_claims(admin_client, admin_world):
+    from django.utils import timezone
+
+    from authorizers.models import Merchant, OwnershipConflict
+
+    usable, books = admin_world.authorizers["usable"], admin_world.authorizers["books"]
+    claimant = Merchant.objects.create(name="Claiming Bakery")
+    settled = Merchant.objects.create(name="Settled Claimant")
+    claim = OwnershipConflict.objects.create(authorizer=usable, claimant=claimant)
+    OwnershipConflict.objects.create(
+        authorizer=usable, claimant=settled, resolved_at=timezone.now(), resolution="dismissed"
+    )
+
+    html = admin_client.get(
+        reverse("admin:authorizers_authorizer_change", args=[usable.pk])
+    ).content.decode()
+    assert 'id="pending-claims"' in html
+    box = html[
+        html.index('id="pending-claims"') : html.index(
+            "</fieldset>", html.index('id="pending-claims"')
+        )
+    ]
+    assert "Claiming Bakery" in box and "Acme Coffee" in box
+    assert reverse("admin:authorizers_ownershipconflict_change", args=[claim.pk]) in box
+    assert "Settled Claimant" not in html  # decided claims are not pending
+
+    other = admin_client.get(reverse("admin:authorizers_authorizer_change", args=[books.pk]))
+    assert 'id="pending-claims"' not in other.content.decode()

@@ -22,9 +22,14 @@ def coffee(authorizer_factory):
     return authorizer_factory(appid=COFFEE_APPID)
 
 
-def _act(client, action, *objects, changelist=CHANGELIST):
-    data = {"action": action, "_selected_action": [o.pk for o in objects]}
+def _act(client, action, *objects, changelist=CHANGELIST, **extra):
+    data = {"action": action, "_selected_action": [o.pk for o in objects], **extra}
     return client.post(reverse(changelist), data, follow=True)
+
+
+def _reset(client, *objects):
+    """The reset as confirmed on its page (the first POST only asks)."""
+    return _act(client, "reset_quota", *objects, confirm="yes")
 
 
 def _messages(response) -> list[str]:
@@ -56,13 +61,45 @@ def test_quota_check_shows_bars_and_the_dashboard_lists_accounts_above_80_percen
 
 def test_reset_lifts_the_stop_and_48006_is_a_sentence(admin_client, coffee, wechat_api):
     for _ in range(10):
-        [message] = _messages(_act(admin_client, "reset_quota", coffee))
+        [message] = _messages(_reset(admin_client, coffee))
     assert "10 of 10 resets used this month" in message
 
-    [refused] = _messages(_act(admin_client, "reset_quota", coffee))
+    [refused] = _messages(_reset(admin_client, coffee))
 
     assert "used all 10 quota resets of this month" in refused
     assert "48006" in refused
+
+
+def test_reset_asks_first_then_shows_fresh_readings(admin_client, coffee, wechat_api):
+    wechat_api.state.settings.update({"daily_quota": {GETIDLIST: 10}})
+    tenant = make_tenant("Quota Merchant")
+    coffee.merchant = tenant.merchant
+    coffee.save(update_fields=["merchant"])
+    for _ in range(4):
+        response = tenant.client.get(tags_url(COFFEE_APPID, demo_openid(COFFEE_APPID, 0)))
+        assert response.status_code == 200
+    _act(admin_client, "check_quota", coffee)
+    assert QuotaReading.objects.get(api=GETIDLIST).used == 4
+
+    asked = _act(admin_client, "reset_quota", coffee).content.decode()
+
+    assert 'id="confirm-reset-quota"' in asked and "0 of 10 resets used this month" in asked
+    assert wechat_api.state.calls("clear_quota/v2") == 0  # nothing spent before the answer
+    [message] = _messages(_reset(admin_client, coffee))
+    assert "quota reset" in message and "1 of 10 resets used this month" in message
+    assert wechat_api.state.calls("clear_quota/v2") == 1
+    assert QuotaReading.objects.get(api=GETIDLIST).used == 0  # read again, not the old 4
+
+
+def test_reset_of_a_stopped_account_is_refused_here(admin_client, coffee, wechat_api):
+    from authorizers.services.status import authorizer_mark_revoked
+
+    authorizer_mark_revoked(authorizer_id=coffee.pk)
+
+    [message] = _messages(_reset(admin_client, coffee))
+
+    assert "quota reset: not possible: the account is 'Revoked by the merchant'" in message
+    assert wechat_api.state.calls("clear_quota/v2") == 0
 
 
 def test_a_rid_in_the_call_log_is_explained_by_wechat(admin_client, coffee, settings):

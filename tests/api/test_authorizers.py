@@ -55,7 +55,7 @@ def test_detail_and_revoked(onboard, tenant, wechat_api):
     assert detail["status"] == "revoked"
     assert detail["capabilities"]["user_tags"] == {
         "usable": False,
-        "reason": "The merchant withdrew the authorization.",
+        "reason": "You withdrew this account's authorization in WeChat.",
     }
 
 

@@ -308,3 +308,16 @@ def test_odd_paths_are_404_never_500(tenant, wechat_api, url):
 def test_bulk_body_of_the_wrong_shape(coffee, tenant, wechat_api, body):
     response = tenant.client.post(bulk_url(COFFEE_APPID), body, format="json")
     assert response.status_code == 400 and error_of(response)["code"] == "invalid_request"
+
+
+def test_contract_quotes_the_revocation_reasons_as_sent():
+    """docs/CONTRACT.md quotes the merchant-facing reasons word for word."""
+    from pathlib import Path
+
+    from authorizers.capabilities import revocation_reason
+    from authorizers.models import Authorizer
+
+    contract = Path(__file__).resolve().parents[2] / "docs" / "CONTRACT.md"
+    text = " ".join(contract.read_text().split())
+    for status in (Authorizer.Status.REVOKED, Authorizer.Status.REAUTH_REQUIRED):
+        assert f'"{revocation_reason(status)}"' in text

@@ -57,3 +57,22 @@ def test_docs_are_served_without_a_cdn(db):
         assert response.status_code == 200
         assert b"".join(response.streaming_content)
     assert client.get("/api/docs/assets/..%2Fsettings.py").status_code == 404
+
+
+def test_error_texts_and_examples_are_each_codes_own(db):
+    """Descriptions are Markdown: the key's placeholder is escaped so the docs page shows it
+    (tests/browser/test_api_docs.py reads the rendered page); each status's example bodies
+    carry that status's own codes, not the first code of the enum."""
+    responses = _schema(db)["paths"]["/api/v1/authorizers/{appid}/users/{openid}/tags"]["get"]
+    responses = responses["responses"]
+    assert "send 'Authorization: Bearer \\<api key\\>'." in responses["401"]["description"]
+    for error in API_ERRORS:
+        examples = responses[str(error.status)]["content"]["application/json"]["examples"]
+        bodies = {
+            example["value"]["error"]["code"]: example["value"] for example in examples.values()
+        }
+        assert bodies[error.code] == {"error": {"code": error.code, "message": error.message}}
+    examples = responses["401"]["content"]["application/json"]["examples"].values()
+    assert [e["value"]["error"]["code"] for e in examples] == ["unauthenticated"]
+    examples = responses["429"]["content"]["application/json"]["examples"].values()
+    assert [e["value"]["error"]["code"] for e in examples] == ["rate_limited"]

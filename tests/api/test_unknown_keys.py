@@ -31,10 +31,16 @@ def _get(raw_key: str, ip: str):
 
 
 @pytest.fixture
-def budget(settings):
+def budget(settings, monkeypatch):
     settings.API_KEY_CACHE_SECONDS = 300
     settings.API_KEY_UNKNOWN_CACHE_SECONDS = 60
     settings.API_AUTH_FAILURES_PER_MINUTE = BUDGET
+    # One budget window for the whole test: the windows are calendar minutes, and a test
+    # crossing into the next one would see a fresh budget (5 more lookups, 5 more queries).
+    from merchant_api import auth_throttle
+
+    window = auth_throttle._window()
+    monkeypatch.setattr(auth_throttle, "_window", lambda: window)
 
 
 def test_the_same_unknown_key_costs_one_query(db, budget):

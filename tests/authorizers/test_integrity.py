@@ -132,16 +132,18 @@ def test_a_stopped_account_moves_to_the_merchant_that_authorizes_it(
 
 
 def test_an_active_account_stays_and_operators_see_the_conflict(
-    client, admin_client, authorizer_factory, component_ready
+    client, admin_client, authorizer_factory, component_ready, settings
 ):
     account = authorizer_factory()
     claimant = Merchant.objects.create(name="Merchant X")
     code = component_ready.state.consent(COFFEE_APPID).auth_code
 
+    settings.SUPPORT_CONTACT = "ops@provider.example"
     page = _callback(client, claimant, code)
 
     assert page.status_code == 409
     assert "operators have been told" in page.content.decode()
+    assert "ops@provider.example" in page.content.decode()  # whom to contact
     kept = Authorizer.objects.get(pk=account.pk)
     assert kept.merchant_id == account.merchant_id
     assert kept.refresh_token == _current(component_ready)  # the owner keeps a working one
@@ -150,9 +152,12 @@ def test_an_active_account_stays_and_operators_see_the_conflict(
     dashboard = admin_client.get("/admin/dashboard/").content.decode()
     assert "Ownership conflicts" in dashboard and "Merchant X" in dashboard
 
+    transfer = {"action": "transfer_to_claimant", "_selected_action": [conflict.pk]}
+    asked = admin_client.post("/admin/authorizers/ownershipconflict/", transfer)
+    assert asked.status_code == 200 and "Merchant X" in asked.content.decode()
+    assert Authorizer.objects.get(pk=account.pk).merchant_id == account.merchant_id  # asks first
     response = admin_client.post(
-        "/admin/authorizers/ownershipconflict/",
-        {"action": "transfer_to_claimant", "_selected_action": [conflict.pk]},
+        "/admin/authorizers/ownershipconflict/", {**transfer, "confirm": "yes"}
     )
     assert response.status_code == 302
     assert Authorizer.objects.get(pk=account.pk).merchant == claimant
@@ -183,7 +188,7 @@ def test_a_conflict_is_closed_when_the_account_moves_to_a_third_merchant(
     assert conflict.resolved_at is not None and conflict.resolution == "superseded"
     response = admin_client.post(
         "/admin/authorizers/ownershipconflict/",
-        {"action": "transfer_to_claimant", "_selected_action": [conflict.pk]},
+        {"action": "transfer_to_claimant", "_selected_action": [conflict.pk], "confirm": "yes"},
     )
     assert response.status_code == 302
     assert Authorizer.objects.get(pk=account.pk).merchant == owner_c

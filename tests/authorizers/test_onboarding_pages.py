@@ -1,5 +1,6 @@
 """Onboarding pages over Django's test client, against the sandbox: invites, start, callback."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from authorizers.services.onboarding.invites import (
     invite_create,
     invite_merchant_get,
 )
+from authorizers.services.sync import authorizer_sync_info
 from sandbox.demo import COFFEE_APPID
 
 pytestmark = pytest.mark.django_db
@@ -127,8 +129,64 @@ def test_callback_shows_what_was_granted(
     assert account.info_synced_at is not None
 
 
-def test_result_page_before_the_info_sync_says_so(client, invite, component_ready):
+def _refresh_target(page) -> str | None:
+    """Where the page's meta refresh goes (None: it does not refresh itself)."""
+    found = re.search(
+        r'<meta http-equiv="refresh" content="(\d+); url=([^"]+)">', page.content.decode()
+    )
+    return found.group(2) if found else None
+
+
+def test_result_page_waits_for_the_info_sync_then_tells_the_truth(
+    client, invite, merchant, component_ready
+):
     code = component_ready.state.consent(COFFEE_APPID).auth_code
     page = _callback(client, invite, auth_code=code, expires_in=600)  # on_commit never runs
     assert page.status_code == 200
-    assert "still fetching your account" in page.content.decode()
+    html = page.content.decode()
+    assert "this page updates itself" in html
+    assert "checking" in html and "not available" not in html  # no verdict without the type
+    # It reloads a result URL, never the callback (whose code is spent).
+    result_url = f"/authorize/{invite}/result/{COFFEE_APPID}/"
+    target = _refresh_target(page)
+    assert target == f"{result_url}?checks=1"
+
+    checks = 0
+    while target:  # the browser follows the refreshes; the sync has still not run
+        checks += 1
+        page = client.get(target)
+        assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+        target = _refresh_target(page)
+    assert checks == 5  # a few seconds, then the truth: the details did not arrive
+    html = page.content.decode()
+    assert "WeChat has not sent your account's details yet" in html
+    assert "not available" in html
+    assert f'href="{result_url}?checks=0"' in html
+
+    authorizer_sync_info(authorizer_id=Authorizer.objects.get().pk)
+    page = client.get(f"{result_url}?checks=2")
+    assert _refresh_target(page) is None
+    html = " ".join(page.content.decode().split())
+    assert "Service Account, verified by WeChat." in html
+    assert "ready to use" in html
+
+
+@pytest.mark.parametrize(
+    "query", ["?checks=x", "?checks=99999999999", "?checks=-1", "?checks=%C2%B2", ""]
+)
+def test_result_page_with_a_strange_count_shows_the_state(
+    client, invite, authorizer_factory, merchant, query
+):
+    authorizer_factory(appid=COFFEE_APPID, merchant=merchant)
+    page = client.get(f"/authorize/{invite}/result/{COFFEE_APPID}/{query}")
+    assert page.status_code == 200
+    assert "is connected" in page.content.decode()
+
+
+def test_result_page_is_only_for_the_invites_own_accounts(client, authorizer_factory, merchant):
+    authorizer_factory(appid=COFFEE_APPID, merchant=merchant)
+    other = invite_create(merchant=Merchant.objects.create(name="Other Merchant"))
+    for appid in (COFFEE_APPID, "wx" + "0" * 200):
+        page = client.get(f"/authorize/{other}/result/{appid}/")
+        assert page.status_code == 400
+        assert "This link is not valid" in page.content.decode()

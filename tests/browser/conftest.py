@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
+from django.utils import timezone
+
+from sandbox.demo import (
+    BAKERY_APPID,
+    BOOKS_APPID,
+    COFFEE_APPID,
+    SUBSCRIPTION_APPID,
+    UNVERIFIED_APPID,
+)
 
 from .support import OPERATOR
 
@@ -97,3 +108,50 @@ def admin_page(new_page, operator, live_server, settings):
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
     return page
+
+
+@pytest.fixture
+def world(live_wechat, authorizer_factory, merchant):
+    """The five demo accounts onboarded for real, one gone stale, and a day of API traffic."""
+    from authorizers.models import ApiCall, Authorizer
+    from authorizers.services.status import authorizer_mark_reauth_required
+
+    accounts = {
+        appid: authorizer_factory(appid=appid)
+        for appid in (COFFEE_APPID, BOOKS_APPID, BAKERY_APPID, UNVERIFIED_APPID, SUBSCRIPTION_APPID)
+    }
+    lapsed = {"authorizer_appid": "wx10000000000000e7", "nick_name": "Demo Lapsed"}
+    requests.post(f"{live_wechat.base_url}/sandbox/authorizers", json=lapsed, timeout=10)
+    gone = authorizer_factory(appid="wx10000000000000e7")
+    authorizer_mark_reauth_required(authorizer_id=gone.pk)
+    now = timezone.now()
+    calls = []
+    for hour in range(24):
+        for i in range(3 + (hour * 7) % 11):
+            error = (hour + i) % 9 == 0
+            calls.append(
+                ApiCall(
+                    merchant=merchant,
+                    authorizer=accounts[COFFEE_APPID],
+                    authorizer_appid=COFFEE_APPID,
+                    endpoint="users.tags",
+                    result="upstream_unavailable" if error else "ok",
+                    status_code=503 if error else 200,
+                    wechat_errcode=-1 if error else None,
+                    rid="5f2a1b3c-0d9e8f7a-6b5c4d3e" if error else "",
+                    latency_ms=8 + i,
+                    openid_masked="oXyZ…AbC1",
+                )
+            )
+    created = ApiCall.objects.bulk_create(calls)
+    for index, call in enumerate(created):
+        when = now - timedelta(hours=index % 24, minutes=index % 50)
+        ApiCall.objects.filter(pk=call.pk).update(created_at=when)
+    secrets = [
+        secret
+        for a in Authorizer.objects.all()
+        for secret in (a.access_token, a.refresh_token)
+        if secret
+    ]
+    secrets.append(live_wechat.state.ticket)
+    return {"accounts": accounts, "secrets": secrets}

@@ -5,68 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 import requests
 from django.utils import timezone
 
 from sandbox.demo import (
-    BAKERY_APPID,
-    BOOKS_APPID,
     COFFEE_APPID,
-    SUBSCRIPTION_APPID,
-    UNVERIFIED_APPID,
 )
 
 from .support import OPERATOR, assert_no_secrets, screenshot
 
 AUTHORIZERS = "/admin/authorizers/authorizer/"
-
-
-@pytest.fixture
-def world(live_wechat, authorizer_factory, merchant):
-    """The five demo accounts onboarded for real, one gone stale, and a day of API traffic."""
-    from authorizers.models import ApiCall, Authorizer
-    from authorizers.services.status import authorizer_mark_reauth_required
-
-    accounts = {
-        appid: authorizer_factory(appid=appid)
-        for appid in (COFFEE_APPID, BOOKS_APPID, BAKERY_APPID, UNVERIFIED_APPID, SUBSCRIPTION_APPID)
-    }
-    lapsed = {"authorizer_appid": "wx10000000000000e7", "nick_name": "Demo Lapsed"}
-    requests.post(f"{live_wechat.base_url}/sandbox/authorizers", json=lapsed, timeout=10)
-    gone = authorizer_factory(appid="wx10000000000000e7")
-    authorizer_mark_reauth_required(authorizer_id=gone.pk)
-    now = timezone.now()
-    calls = []
-    for hour in range(24):
-        for i in range(3 + (hour * 7) % 11):
-            error = (hour + i) % 9 == 0
-            calls.append(
-                ApiCall(
-                    merchant=merchant,
-                    authorizer=accounts[COFFEE_APPID],
-                    authorizer_appid=COFFEE_APPID,
-                    endpoint="users.tags",
-                    result="upstream_unavailable" if error else "ok",
-                    status_code=503 if error else 200,
-                    wechat_errcode=-1 if error else None,
-                    rid="5f2a1b3c-0d9e8f7a-6b5c4d3e" if error else "",
-                    latency_ms=8 + i,
-                    openid_masked="oXyZ…AbC1",
-                )
-            )
-    created = ApiCall.objects.bulk_create(calls)
-    for index, call in enumerate(created):
-        when = now - timedelta(hours=index % 24, minutes=index % 50)
-        ApiCall.objects.filter(pk=call.pk).update(created_at=when)
-    secrets = [
-        secret
-        for a in Authorizer.objects.all()
-        for secret in (a.access_token, a.refresh_token)
-        if secret
-    ]
-    secrets.append(live_wechat.state.ticket)
-    return {"accounts": accounts, "secrets": secrets}
 
 
 def test_operator_logs_in_and_reads_the_dashboard(new_page, operator, world):
@@ -99,7 +47,6 @@ def test_operator_logs_in_and_reads_the_dashboard(new_page, operator, world):
 def test_operator_finds_an_account_that_cannot_look_up_tags(admin_page, world):
     page = admin_page
     page.goto(AUTHORIZERS)
-    page.click("#toggle-nav-sidebar")  # what an operator does for the wide account list
     page.wait_for_selector("#result_list")
     screenshot(page, "authorizer-list.png")
     assert_no_secrets(page.content(), world["secrets"])
@@ -151,8 +98,19 @@ def test_operator_creates_an_api_key_sees_it_once_and_revokes_it(admin_page, wor
     page.click("#create-api-key")
     page.fill("#id_name", "production backend")
     page.click("input[type=submit][value='Create API key']")
-    key = page.input_value("#new-api-key")
+    key = page.inner_text("#new-api-key").strip()
     assert key.startswith("wxt_")
+    # The whole key is on screen (not clipped by a field's box) and copied whole.
+    box = page.locator("#new-api-key").bounding_box()
+    size = page.evaluate(
+        "[document.getElementById('new-api-key').scrollWidth,"
+        " document.getElementById('new-api-key').clientWidth]"
+    )
+    assert size[0] <= size[1] and box["height"] >= 20, (size, box)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("button[data-copy-target=new-api-key]")
+    page.wait_for_selector("button[data-copy-target=new-api-key]:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == key
     assert "It will not be shown again" in page.inner_text("#content")
     listing = requests.get(
         f"{base}/api/v1/authorizers/", headers={"Authorization": f"Bearer {key}"}, timeout=10

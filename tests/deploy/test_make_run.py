@@ -135,6 +135,60 @@ def _run_curl(line: str) -> dict:
     return json.loads(result.stdout)
 
 
+def _plain_shell_env() -> dict[str, str]:
+    """A new terminal in the clone: none of the demo's or the test suite's settings."""
+    demo_keys = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_", "FIELD_", "ALLOW_", "CACHE_",
+                 "PUBLIC_BASE_URL", "WECHAT_", "TEST_", "DEMO_")  # fmt: skip
+    return {k: v for k, v in os.environ.items() if not k.startswith(demo_keys)}
+
+
+def _readme_commands_work_beside_the_demo(run: DemoRun) -> None:
+    """README's commands, typed in another shell while `make run` runs (no DJANGO_DEBUG)."""
+    python, env = str(run.workdir / ".venv" / "bin" / "python"), _plain_shell_env()
+    created = subprocess.run(
+        [python, "manage.py", "create_merchant", "Acme Coffee"],
+        cwd=run.workdir, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "Traceback" not in created.stderr, created.stderr
+    invite = re.search(r"http://\S+/authorize/\S+/", created.stdout)
+    assert invite, created.stdout
+    assert invite.group(0).startswith(f"http://127.0.0.1:{run.web_port}/"), created.stdout
+    assert requests.get(invite.group(0), timeout=10).status_code == 200  # the demo's database
+
+    port = _free_port()
+    callback = f"http://127.0.0.1:{run.web_port}/wechat/component/events/"
+    sandbox = subprocess.Popen(
+        [python, "manage.py", "wechat_sandbox", "--port", str(port), "--callback", callback],
+        cwd=run.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        state = None
+        for _ in range(120):
+            if sandbox.poll() is not None:
+                break
+            with contextlib.suppress(requests.ConnectionError):
+                state = requests.get(f"http://127.0.0.1:{port}/sandbox/state", timeout=5)
+                break
+            time.sleep(0.5)
+        assert state is not None and state.status_code == 200, sandbox.communicate()[0]
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+
+    # Production chosen explicitly: the guard's refusal is one line naming the settings.
+    refused = subprocess.run(
+        [python, "manage.py", "check"], cwd=run.workdir, env={**env, "DJANGO_DEBUG": "0"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr, refused.stderr
+    # (before it: the settings' RuntimeWarnings about the development key, two lines each)
+    [line] = [text for text in refused.stderr.splitlines() if "Refusing to start" in text]
+    assert line.startswith("manage.py: Refusing to start:"), refused.stderr
+    assert "DJANGO_SECRET_KEY" in line and "DATABASE_URL" in line
+
+
 def test_make_run_default_needs_no_server_and_prints_a_working_curl(tmp_path):
     _copy_repo(tmp_path)
     run = DemoRun(tmp_path, {})
@@ -150,9 +204,15 @@ def test_make_run_default_needs_no_server_and_prints_a_working_curl(tmp_path):
         # and on SQLite that must be a wait, never an error (SPEC section 9).
         assert "Traceback" not in output, output[-6000:]
         assert "database is locked" not in output, output[-6000:]
+        _readme_commands_work_beside_the_demo(run)
+        before_stop = len(run.output())
         code = run.stop()
         assert code is not None, "honcho did not stop on Ctrl-C:\n" + run.output()[-3000:]
         assert run.all_gone(), "a demo process outlived Ctrl-C:\n" + run.output()[-3000:]
+        # A clean stop: every process ends on honcho's SIGTERM, none is killed after its
+        # 5 s wait, and nothing logs an error on the way out.
+        shutdown = run.output()[before_stop:]
+        assert "SIGKILL" not in shutdown and "ERROR" not in shutdown, shutdown[-3000:]
     finally:
         run.cleanup()
 

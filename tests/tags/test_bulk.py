@@ -93,3 +93,15 @@ def test_stale_grant_in_bulk_is_per_item_and_stops(coffee, tenant, wechat_api, s
     results = _post(tenant, [demo_openid(COFFEE_APPID, i) for i in range(4)])
     assert {r["error"]["code"] for r in results} == {"permission_not_granted"}
     assert batchget_calls(wechat_api) == 1
+
+
+def test_expand_names_on_bulk_is_refused_not_silently_dropped(coffee, tenant, wechat_api):
+    response = tenant.client.post(
+        bulk_url(COFFEE_APPID) + "?expand=names",
+        {"openids": [demo_openid(COFFEE_APPID, 0)]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["message"].startswith("expand:")
+    assert batchget_calls(wechat_api) == 0 and getidlist_calls(wechat_api) == 0

@@ -21,9 +21,10 @@ from authorizers.capabilities import capability_apis
 from authorizers.models import Authorizer, QuotaReading
 from authorizers.services.quota.stops import quota_key
 from authorizers.services.tokens.call import RequestToken, authorizer_call
+from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
 from component.client import ComponentClient
 from core.logs import mask_secrets
-from wechat.errors import WeChatQuotaResetLimit
+from wechat.errors import WeChatError, WeChatQuotaResetLimit
 from wechat.openapi import API_QUOTA_GET, API_RID_GET, OpenApiClient
 from wechat.quota import quota_month
 
@@ -90,8 +91,12 @@ def authorizer_quota_resets_used(authorizer: Authorizer) -> int:
 
 def authorizer_quota_clear(*, authorizer_id: int) -> int:
     """clear_quota/v2 with the component secret (works when the account's token is stuck);
-    lifts every local stop. Returns the resets used this month; raises WeChat's 48006."""
+    lifts every local stop and reads the quotas again. Returns the resets used this month;
+    raises WeChat's 48006, and AuthorizerUnavailable for a stopped account (a reset spends
+    one of 10 a month, and a revoked account has no calls to let through)."""
     authorizer = Authorizer.objects.get(pk=authorizer_id)
+    if authorizer.status != Authorizer.Status.ACTIVE:
+        raise AuthorizerUnavailable(authorizer.status, appid=authorizer.appid)
     try:
         ComponentClient().clear_quota(authorizer.appid)
     except WeChatQuotaResetLimit:
@@ -101,6 +106,12 @@ def authorizer_quota_clear(*, authorizer_id: int) -> int:
     for api in capability_apis():
         cache.delete(quota_key(authorizer.appid, api))
     logger.info("authorizer %s: WeChat quota reset (%d this month)", authorizer.appid, used)
+    # The stored readings are from before the reset: read them again, or drop them.
+    try:
+        authorizer_quota_list(authorizer=authorizer)
+    except (WeChatError, AuthorizerUnavailable, AuthorizerTokenRefreshError) as exc:
+        logger.info("authorizer %s: quota re-read after reset failed: %s", authorizer.appid, exc)
+        QuotaReading.objects.filter(authorizer_id=authorizer_id).delete()
     return used
 
 
