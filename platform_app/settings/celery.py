@@ -29,4 +29,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "authorizers.tasks.refresh.authorizer_tokens_sweep",
         "schedule": env.float("AUTHORIZER_SWEEP_INTERVAL", default=60.0),
     },
+    # Webhook events a lost task left undelivered, and retries whose time came (SPEC 11).
+    "webhook-deliveries-sweep": {
+        "task": "webhooks.tasks.webhook_deliveries_sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL", default=10.0),
+    },
 }

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = "Merchant webhooks"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()
