@@ -49,6 +49,10 @@ class EndpointWithSecretSerializer(EndpointSerializer):
     secret = serializers.CharField(help_text="whsec_...: shown in this answer only.")
 
 
+class EndpointListSerializer(serializers.Serializer):
+    webhooks = EndpointSerializer(many=True)
+
+
 class EndpointInputSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="https:// only; no private addresses.")
     events = serializers.ListField(
@@ -64,6 +68,10 @@ class DeliverySerializer(serializers.Serializer):
     last_status_code = serializers.IntegerField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class DeliveryListSerializer(serializers.Serializer):
+    deliveries = DeliverySerializer(many=True)
 
 
 def _endpoint_out(endpoint: WebhookEndpoint, *, secret: bool = False) -> dict:
@@ -96,7 +104,7 @@ class WebhookEndpointListView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_list",
         summary="Your webhook endpoints",
-        responses={200: EndpointSerializer(many=True), **error_responses(*_ERRORS)},
+        responses={200: EndpointListSerializer, **error_responses(*_ERRORS)},
     )
     def get(self, request):
         endpoints = webhook_endpoints_for_merchant(merchant_id=self.principal.merchant_id)
@@ -191,7 +199,7 @@ class WebhookDeliveriesView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_deliveries",
         summary="Recent deliveries to an endpoint (newest first, at most 100)",
-        responses={200: DeliverySerializer(many=True), **error_responses(*_ONE)},
+        responses={200: DeliveryListSerializer, **error_responses(*_ONE)},
     )
     def get(self, request, endpoint_id: int):
         endpoint = self.endpoint_get(endpoint_id)
