@@ -1,5 +1,5 @@
 from .cache import CACHE_SHARED
-from .env import env
+from .env import VAR_DIR, env
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -58,3 +58,7 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", defaul
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
 # Attempts in flight to one endpoint at once: a slow one holds this many worker slots at most.
 WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
+# Where the demo's webhook inbox (DEBUG only) keeps what arrived.
+WEBHOOK_DEMO_INBOX_FILE = env.str(
+    "WEBHOOK_DEMO_INBOX_FILE", default=str(VAR_DIR / "webhook-inbox.jsonl")
+)
