@@ -1,4 +1,4 @@
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from .env import VAR_DIR, env
 
@@ -43,5 +43,8 @@ CELERY_BEAT_SCHEDULE = {
 # to take a slot from token refreshes runs `-Q celery` workers beside a `-Q webhooks -P threads`
 # one (the attempts wait on the network, not the CPU).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("webhooks", Exchange("webhooks"), routing_key="webhooks"),
+)
 CELERY_TASK_ROUTES = {"webhooks.tasks.webhook_deliver": {"queue": "webhooks"}}

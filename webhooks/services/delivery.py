@@ -39,6 +39,9 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 # belongs to an attempt whose worker died.
 LEASE_SECONDS = TIMEOUT_SECONDS + 20
 RETRY_AFTER_MAX = 86400
+# A task queued this long ago for a delivery still pending was lost (or waits behind a
+# backlog, where a second one is harmless): beat queues another.
+REQUEUE_AFTER = timedelta(seconds=60)
 
 
 def endpoint_concurrency() -> int:
@@ -160,7 +163,11 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery | None, Outcome | None]:
             endpoint_id=endpoint.pk, status=WebhookDelivery.Status.PENDING, lease_until__gt=now
         ).count()
         if in_flight >= endpoint_concurrency():
-            return None, Outcome("throttled")  # the attempt that frees a slot queues it
+            # No task is coming for it now: the attempt that frees a slot queues it (under
+            # this same lock, so it sees this), or beat's sweep does.
+            delivery.enqueued_at = None
+            delivery.save(update_fields=["enqueued_at"])
+            return None, Outcome("throttled")
         delivery.lease_until = now + timedelta(seconds=LEASE_SECONDS)
         delivery.attempts += 1
         delivery.last_attempt_at = now
@@ -223,26 +230,34 @@ def _record(delivery: WebhookDelivery, answer: Answer) -> Outcome:
         ]
     )
     WEBHOOK_DELIVERIES.labels(event_type=delivery.event_type, outcome=result).inc()
-    return Outcome(result, retry_in, next_ids=_waiting(delivery.endpoint_id, limit=1))
+    return Outcome(result, retry_in, next_ids=_waiting_take(delivery.endpoint_id))
 
 
-def _waiting(endpoint_id: int, *, limit: int) -> list[int]:
-    """The endpoint's oldest due deliveries that no attempt holds."""
+def _waiting_take(endpoint_id: int) -> list[int]:
+    """The endpoint's oldest due deliveries no attempt holds and no task is queued for, as
+    many as it has free slots, marked queued: under the endpoint's row lock, so two attempts
+    ending together do not both take the same one (and leave a slot idle)."""
     now = timezone.now()
-    return list(
-        WebhookDelivery.objects.filter(
-            endpoint_id=endpoint_id,
-            status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=now,
+    with transaction.atomic():
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        pending = WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
         )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+        free = endpoint_concurrency() - pending.filter(lease_until__gt=now).count()
+        if free <= 0:
+            return []
+        ids = list(
+            pending.filter(next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - REQUEUE_AFTER))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:free]
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return ids
 
 
 # --- beat ------------------------------------------------------------------------------------
-REQUEUE_AFTER = timedelta(seconds=60)
 
 
 def webhook_deliveries_due(*, limit: int = 1000) -> list[int]:
