@@ -243,7 +243,8 @@ def _report(r: dict[str, object]) -> str:
             "`python -m tests.bench.bench_webhooks`.",
             f"{r['events']:,} events written to the outbox at {r['rate']} a second over 100 "
             "accounts of 100 merchants, one endpoint each on loopback: "
-            f"{ENDPOINTS - SLOW - FAILING} answer 200 at once, {SLOW} after {SLOW_SECONDS:.0f} s, {FAILING} answer 500. One "
+            f"{ENDPOINTS - SLOW - FAILING} answer 200 at once, {SLOW} after "
+            f"{SLOW_SECONDS:.0f} s, {FAILING} answer 500. One "
             f"worker `-P threads -c {WORKER_THREADS}` on both queues (Redis broker, PostgreSQL); "
             "per-endpoint concurrency 2.",
             "",
