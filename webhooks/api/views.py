@@ -89,6 +89,8 @@ def _endpoint_out(endpoint: WebhookEndpoint, *, secret: bool = False) -> dict:
 
 
 class _WebhookView(MerchantApiView):
+    """Where events about your accounts are sent (SPEC 11)."""
+
     def endpoint_get(self, endpoint_id: int) -> WebhookEndpoint:
         try:
             return webhook_endpoint_get_for_merchant(
@@ -104,6 +106,7 @@ class WebhookEndpointListView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_list",
         summary="Your webhook endpoints",
+        description="Every endpoint you registered, without its secret.",
         responses={200: EndpointListSerializer, **error_responses(*_ERRORS)},
     )
     def get(self, request):
@@ -144,6 +147,7 @@ class WebhookEndpointDetailView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_retrieve",
         summary="One webhook endpoint",
+        description="One of your endpoints by id (404 for anyone else's), without its secret.",
         responses={200: EndpointSerializer, **error_responses(*_ONE)},
     )
     def get(self, request, endpoint_id: int):
@@ -152,6 +156,7 @@ class WebhookEndpointDetailView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_destroy",
         summary="Delete a webhook endpoint",
+        description="Nothing more is sent to it; its deliveries are deleted with it.",
         responses={204: None, **error_responses(*_ONE)},
     )
     def delete(self, request, endpoint_id: int):
@@ -180,6 +185,7 @@ class WebhookTestView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_test",
         summary="Send a webhook.test event",
+        description="A `webhook.test` delivery to this endpoint, signed like every event.",
         request=None,
         responses={202: DeliverySerializer, **error_responses(*_ONE, api.InvalidRequest)},
     )
@@ -199,6 +205,10 @@ class WebhookDeliveriesView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_deliveries",
         summary="Recent deliveries to an endpoint (newest first, at most 100)",
+        description=(
+            "Each with its webhook-id, event type, status, attempts, last answer code and "
+            "next attempt."
+        ),
         responses={200: DeliveryListSerializer, **error_responses(*_ONE)},
     )
     def get(self, request, endpoint_id: int):
@@ -213,6 +223,7 @@ class WebhookDeliveryReplayView(_WebhookView):
     @extend_schema(
         operation_id="webhooks_delivery_replay",
         summary="Send a failed delivery again (same webhook-id)",
+        description="Only a delivery whose attempts all failed; the attempts start over.",
         request=None,
         responses={202: DeliverySerializer, **error_responses(*_ONE, api.InvalidRequest)},
     )
