@@ -240,7 +240,8 @@ def _report(r: dict[str, object]) -> str:
             "",
             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
             f"({platform.python_implementation()} {platform.python_version()}), "
-            "`python -m tests.bench.bench_webhooks`.",
+            f"`python -m tests.bench.bench_webhooks`; load average at the end "
+            f"{os.getloadavg()[0]:.1f}.",
             f"{r['events']:,} events written to the outbox at {r['rate']} a second over 100 "
             "accounts of 100 merchants, one endpoint each on loopback: "
             f"{ENDPOINTS - SLOW - FAILING} answer 200 at once, {SLOW} after "
