@@ -133,3 +133,26 @@ def test_a_change_that_rolls_back_sends_nothing(receiver, authorizer_factory):
     assert len(receiver.at("/owner")) == before
     coffee.refresh_from_db()
     assert coffee.status == "active"
+
+
+@pytest.mark.django_db
+def test_a_change_of_verification_found_by_the_info_sync_is_an_update(
+    receiver, authorizer_factory, component_ready
+):
+    from authorizers.services.sync import authorizer_sync_info
+
+    owner = make_tenant("Owner")
+    hook = register(owner, receiver.url("/owner"))
+    coffee = authorizer_factory(COFFEE_APPID, merchant=owner.merchant)
+    deliver_all()
+    authorizer_sync_info(authorizer_id=coffee.pk)  # nothing changed at WeChat: no event
+    deliver_all()
+    assert [e["type"] for e in verified(receiver, "/owner", hook["secret"])] == [
+        "authorizer.connected"
+    ]
+    component_ready.state.update_authorizer(COFFEE_APPID, {"verify_type": -1})  # unverified
+    authorizer_sync_info(authorizer_id=coffee.pk)
+    deliver_all()
+    got = verified(receiver, "/owner", hook["secret"])
+    assert [e["type"] for e in got] == ["authorizer.connected", "authorizer.updated"]
+    assert got[1]["data"]["capabilities"]["user_tags"]["usable"] is False
