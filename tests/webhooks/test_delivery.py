@@ -236,3 +236,16 @@ def test_the_connection_goes_to_the_checked_address(receiver, private_targets, m
     assert attempt(send_test(tenant, hook["id"])).result == "succeeded"
     request = receiver.at("/pinned")[0]
     assert request.headers["host"] == f"hooks.example.test:{receiver.port}"
+
+
+@pytest.mark.django_db
+def test_a_redirect_is_not_followed(receiver, private_targets):
+    from webhooks.models import WebhookDelivery
+
+    tenant = make_tenant("M")
+    hook = register(tenant, receiver.url("/moved")).json()
+    receiver.script("/moved", (307, 0, {"Location": receiver.url("/elsewhere")}))
+    msg_id = send_test(tenant, hook["id"])
+    assert attempt(msg_id).result == "retry"
+    assert receiver.at("/elsewhere") == []
+    assert WebhookDelivery.objects.get(msg_id=msg_id).last_status_code == 307
