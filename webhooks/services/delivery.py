@@ -201,6 +201,9 @@ def webhook_delivery_attempt(*, delivery_id: int) -> Outcome:
 
 
 def _record(delivery: WebhookDelivery, answer: Answer) -> Outcome:
+    """The answer, and the endpoint's waiting deliveries taken for the slot it frees: one
+    transaction under the endpoint's row lock, so two attempts ending together do not take
+    the same waiting delivery (and leave a slot idle until beat)."""
     now = timezone.now()
     delivery.lease_until = None
     delivery.last_status_code = answer.status
@@ -211,8 +214,6 @@ def _record(delivery: WebhookDelivery, answer: Answer) -> Outcome:
     elif answer.status == 410:
         result, retry_in = "gone", None
         delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-        webhook_endpoint_disable(endpoint_id=delivery.endpoint_id, reason="gone (410)")
-        logger.warning("webhook endpoint %s answered 410: disabled", delivery.endpoint_id)
     elif delivery.attempts >= MAX_ATTEMPTS:
         result, retry_in = "failed", None
         delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
@@ -220,40 +221,46 @@ def _record(delivery: WebhookDelivery, answer: Answer) -> Outcome:
         result = "retry"
         retry_in = retry_delay(delivery.attempts, answer.retry_after)
         delivery.next_attempt_at = now + timedelta(seconds=retry_in)
-    delivery.save(
-        update_fields=[
-            "lease_until",
-            "last_status_code",
-            "last_error",
-            "status",
-            "next_attempt_at",
-        ]
-    )
+    with transaction.atomic():
+        WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+        delivery.save(
+            update_fields=[
+                "lease_until",
+                "last_status_code",
+                "last_error",
+                "status",
+                "next_attempt_at",
+            ]
+        )
+        if result == "gone":
+            webhook_endpoint_disable(endpoint_id=delivery.endpoint_id, reason="gone (410)")
+            next_ids: list[int] = []
+        else:
+            next_ids = _waiting_take(delivery.endpoint_id)
+    if result == "gone":
+        logger.warning("webhook endpoint %s answered 410: disabled", delivery.endpoint_id)
     WEBHOOK_DELIVERIES.labels(event_type=delivery.event_type, outcome=result).inc()
-    return Outcome(result, retry_in, next_ids=_waiting_take(delivery.endpoint_id))
+    return Outcome(result, retry_in, next_ids=next_ids)
 
 
 def _waiting_take(endpoint_id: int) -> list[int]:
     """The endpoint's oldest due deliveries no attempt holds and no task is queued for, as
-    many as it has free slots, marked queued: under the endpoint's row lock, so two attempts
-    ending together do not both take the same one (and leave a slot idle)."""
+    many as it has free slots, marked queued (the caller holds the endpoint's row lock)."""
     now = timezone.now()
-    with transaction.atomic():
-        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-        pending = WebhookDelivery.objects.filter(
-            endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
-        )
-        free = endpoint_concurrency() - pending.filter(lease_until__gt=now).count()
-        if free <= 0:
-            return []
-        ids = list(
-            pending.filter(next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - REQUEUE_AFTER))
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:free]
-        )
-        WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    pending = WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
+    )
+    free = endpoint_concurrency() - pending.filter(lease_until__gt=now).count()
+    if free <= 0:
+        return []
+    ids = list(
+        pending.filter(next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - REQUEUE_AFTER))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:free]
+    )
+    WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     return ids
 
 
