@@ -143,16 +143,24 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def _claim(delivery_id: int) -> tuple[WebhookDelivery | None, Outcome | None]:
     now = timezone.now()
+    endpoint_id = (
+        WebhookDelivery.objects.filter(pk=delivery_id).values_list("endpoint_id", flat=True).first()
+    )
+    if endpoint_id is None:
+        return None, Outcome("done")
     with transaction.atomic():
+        # The endpoint's row lock makes counting and taking a slot one step. Always the
+        # endpoint first, then its deliveries (as _record does): the other order deadlocks.
+        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
         delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+        if endpoint is None or delivery is None:
+            return None, Outcome("done")
+        if delivery.status != WebhookDelivery.Status.PENDING:
             return None, Outcome("done")
         if delivery.lease_until and delivery.lease_until > now:
             return None, Outcome("busy")
         if delivery.next_attempt_at and delivery.next_attempt_at > now + timedelta(seconds=1):
             return None, Outcome("early")
-        # The endpoint's row lock makes counting and taking a slot one step.
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         if not endpoint.enabled:
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.next_attempt_at = None
