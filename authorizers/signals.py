@@ -7,3 +7,8 @@ receiver schedules the info sync for after the commit.
 from django.dispatch import Signal
 
 authorizer_granted = Signal()
+
+# account_event_recorded(event_id): an AccountEvent row was written (inside the change's
+# transaction). Apps above subscribe (webhooks/ fans it out after the commit); nothing here
+# knows who listens.
+account_event_recorded = Signal()

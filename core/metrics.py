@@ -47,3 +47,9 @@ HTTP_LATENCY = Histogram(
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# Per event type and outcome, never per merchant or endpoint.
+WEBHOOK_DELIVERIES = Counter(
+    "webhook_delivery_attempts_total",
+    "Webhook delivery attempts by event type and outcome",
+    ["event_type", "outcome"],
+)

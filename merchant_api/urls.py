@@ -16,6 +16,7 @@ v1 = [
         name="api-authorizer-quota",
     ),
     path("", include("tags.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from platform_app.ops import views as ops
 from platform_app.ops.middleware import API_PREFIX
+from webhooks.demo_inbox import INBOX_PATH, demo_inbox
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,4 +13,6 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),
+    # The demo's webhook receiver (make run); answers 404 unless DJANGO_DEBUG.
+    path(INBOX_PATH.lstrip("/"), demo_inbox, name="webhook-demo-inbox"),
 ]

@@ -72,6 +72,20 @@ def wait_until_usable(api_key: str, timeout: float = 120) -> dict:
     raise SystemExit(f"demo: the account never became usable: {body}")
 
 
+def register_inbox(api_key: str) -> str:
+    """The demo merchant's webhook endpoint: the product's inbox page (once, across runs)."""
+    inbox = f"{WEB}/demo/webhook-inbox/"
+    headers = {"Authorization": f"Bearer {api_key}"}
+    listed = requests.get(f"{WEB}/api/v1/webhooks/", headers=headers, timeout=10).json()
+    if not any(hook["url"] == inbox for hook in listed.get("webhooks", [])):
+        hooked = requests.post(
+            f"{WEB}/api/v1/webhooks/", json={"url": inbox}, headers=headers, timeout=10
+        )
+        if hooked.status_code != 201:
+            raise SystemExit(f"demo: registering the webhook inbox failed: {hooked.text}")
+    return inbox
+
+
 def main() -> None:
     wait_for(f"{WEB}/healthz", "the web server")
     wait_for(f"{SANDBOX}/sandbox/state", "the WeChat sandbox")
@@ -81,6 +95,7 @@ def main() -> None:
     )
     merchant, _ = Merchant.objects.get_or_create(name=MERCHANT_NAME)
     _, api_key = api_key_create(merchant=merchant, name=f"make run {time.strftime('%H:%M:%S')}")
+    inbox = register_inbox(api_key)
     invite = invite_url(invite=invite_create(merchant=merchant))
     for attempt in range(5):
         try:
@@ -111,6 +126,10 @@ def main() -> None:
                 "  Tags of a follower:",
                 f"  {curl}",
                 f"  -> {answer.text}",
+                f"  Webhooks:   {inbox}  (authorizer.connected is there already)",
+                "  Revoke the account in the sandbox and watch authorizer.revoked arrive:",
+                f"  curl -s -X POST {SANDBOX}/sandbox/push -H 'Content-Type: application/json' "
+                f'-d \'{{"info_type": "unauthorized", "authorizer_appid": "{COFFEE_APPID}"}}\'',
                 "Tokens refresh on schedule (Celery beat). Ctrl-C stops everything.",
                 "=" * 72,
             ]

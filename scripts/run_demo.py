@@ -36,6 +36,8 @@ def demo_environment() -> dict[str, str]:
         "DEMO_WEB_PORT": web_port,
         "DEMO_SANDBOX_PORT": sandbox_port,
         "PYTHONUNBUFFERED": "1",
+        # The demo merchant's webhook endpoint is the product's own inbox page, on loopback.
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         "PYTHONWARNINGS": "ignore::RuntimeWarning",
     }
     for key, value in defaults.items():

@@ -8,6 +8,7 @@ PACKAGES = (
     "authorizers",
     "merchant_api",
     "tags",
+    "webhooks",
     "sandbox",
     "platform_app",
 )

@@ -6,6 +6,7 @@ The chart is an inline SVG drawn here: the page needs no script and no CDN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.admin import AdminSite
@@ -19,6 +20,24 @@ from authorizers.selectors import dashboard as sel
 from component.services.token import component_ticket_expired
 
 from .labels import humanize_age, humanize_until
+
+
+@dataclass(frozen=True)
+class DashboardLine:
+    """A line an app above this layer adds to the dashboard (it cannot be imported from here):
+    shown to operators holding `permission`; `read()` -> (text, healthy, url)."""
+
+    section: str
+    permission: str
+    read: Callable[[], tuple[str, bool, str]]
+
+
+DASHBOARD_LINES: list[DashboardLine] = []
+
+
+def dashboard_line_register(line: DashboardLine) -> None:
+    DASHBOARD_LINES.append(line)
+
 
 CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 1000, 220, 40, 24, 10
 TICKET_FRESH_SECONDS = 30 * 60  # pushed every 10 minutes: 3 missed pushes is worth a look
@@ -178,4 +197,9 @@ def dashboard_view(request, site: AdminSite):
         context.update(_authorizer_sections())
     if can["api_calls"]:
         context.update(_api_call_sections())
+    context["extra_lines"] = [
+        {"section": line.section, **dict(zip(("text", "healthy", "url"), line.read(), strict=True))}
+        for line in DASHBOARD_LINES
+        if request.user.has_perm(line.permission)
+    ]
     return TemplateResponse(request, "admin/dashboard.html", context)

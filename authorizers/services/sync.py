@@ -50,6 +50,8 @@ def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Aut
         return Authorizer.objects.get(pk=authorizer_id)
     with transaction.atomic():
         authorizer = token_state_lock(authorizer_id=authorizer_id)
+        kind = (authorizer.service_type, authorizer.verify_type)
+        synced_before = authorizer.info_synced_at is not None
         authorizer.save(
             update_fields=authorizer_profile_apply(authorizer=authorizer, payload=payload)
         )
@@ -58,6 +60,9 @@ def authorizer_sync_info(*, authorizer_id: int, reactivate: bool = False) -> Aut
             grant=payload.get("authorization_info") or {},
             seen_version=seen_version,
             reactivate=reactivate,
+            # The first sync learns the type; only a later change is news to the merchant.
+            profile_changed=synced_before
+            and kind != (authorizer.service_type, authorizer.verify_type),
         )
         if reactivate:  # reactivated under the holding merchant
             ownership_conflicts_close_stale(authorizer=authorizer)

@@ -1,5 +1,5 @@
 from .cache import CACHE_SHARED
-from .env import env
+from .env import VAR_DIR, env
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -51,3 +51,14 @@ API_TRUSTED_PROXY_COUNT = env.int("API_TRUSTED_PROXY_COUNT", default=0)
 # Merchant API call log: buffered per process and written in batches (0: in the request).
 API_CALL_LOG_FLUSH_SECONDS = env.float("API_CALL_LOG_FLUSH_SECONDS", default=1.0)
 API_CALL_LOG_BATCH = env.int("API_CALL_LOG_BATCH", default=200)
+
+# Merchant webhooks (SPEC 11). Private targets: the demo and tests only (http and private or
+# loopback addresses; link-local stays refused).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+# Attempts in flight to one endpoint at once: a slow one holds this many worker slots at most.
+WEBHOOK_ENDPOINT_CONCURRENCY = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
+# Where the demo's webhook inbox (DEBUG only) keeps what arrived.
+WEBHOOK_DEMO_INBOX_FILE = env.str(
+    "WEBHOOK_DEMO_INBOX_FILE", default=str(VAR_DIR / "webhook-inbox.jsonl")
+)

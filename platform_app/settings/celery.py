@@ -1,3 +1,5 @@
+from kombu import Exchange, Queue
+
 from .env import VAR_DIR, env
 
 # The default broker needs no server and works across processes (web, worker and
@@ -29,4 +31,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "authorizers.tasks.refresh.authorizer_tokens_sweep",
         "schedule": env.float("AUTHORIZER_SWEEP_INTERVAL", default=60.0),
     },
+    # Webhook events a lost task left undelivered, and retries whose time came (SPEC 11).
+    "webhook-deliveries-sweep": {
+        "task": "webhooks.tasks.webhook_deliveries_sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL", default=10.0),
+    },
 }
+
+# Webhook attempts (an HTTP POST to a merchant's server, up to 10 s each) have a queue of their
+# own. A worker started without -Q consumes both queues; a deployment that wants webhooks never
+# to take a slot from token refreshes runs `-Q celery` workers beside a `-Q webhooks -P threads`
+# one (the attempts wait on the network, not the CPU).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("webhooks", Exchange("webhooks"), routing_key="webhooks"),
+)
+CELERY_TASK_ROUTES = {"webhooks.tasks.webhook_deliver": {"queue": "webhooks"}}

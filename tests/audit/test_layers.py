@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("accounts", ("authorizers",)),
     ("merchant api", ("merchant_api",)),
     ("apis", ("tags",)),
+    ("webhooks", ("webhooks",)),
     ("project", ("platform_app",)),
 )
 # Beside the product: only its own command imports the stand-in's server, which imports no

@@ -13,7 +13,11 @@ from django.utils import timezone
 
 from authorizers import signals
 from authorizers.models import Authorizer, Merchant
-from authorizers.services.tokens.state import token_state_lock, token_state_store_grant
+from authorizers.services.tokens.state import (
+    token_state_lock,
+    token_state_set_owner,
+    token_state_store_grant,
+)
 from component.client import ComponentClient
 from wechat.errors import WeChatBadResponse
 
@@ -84,7 +88,7 @@ def authorizer_claim(*, appid: str, merchant: Merchant) -> GrantResult:
         row = token_state_lock(appid=appid)
         row, placement = authorizer_owner_place(row, appid=appid, merchant=merchant)
         if placement in (Placement.CLAIMED, Placement.MOVED):
-            row.save(update_fields=["merchant", "updated_at"])
+            token_state_set_owner(row, merchant_id=row.merchant_id)
             ownership_conflicts_close_stale(authorizer=row)
     if placement == Placement.CONFLICT:
         ownership_conflict_record(authorizer=row, claimant=merchant)

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from authorizers.models import AuthorizationAttempt, Authorizer, Merchant, OwnershipConflict
-from authorizers.services.tokens.state import STOPPED, token_state_lock
+from authorizers.services.tokens.state import STOPPED, token_state_lock, token_state_set_owner
 from component.services.events import code_sha256
 
 from .holding import merchant_holding_get
@@ -107,8 +107,7 @@ def ownership_conflict_transfer(*, conflict_id: int) -> Authorizer:
         if stale:
             ownership_conflicts_close_stale(authorizer=row)
         else:
-            row.merchant_id = conflict.claimant_id
-            row.save(update_fields=["merchant", "updated_at"])
+            token_state_set_owner(row, merchant_id=conflict.claimant_id)
             _close(conflict, "transferred")
             OwnershipConflict.objects.filter(authorizer=row, resolved_at=None).exclude(
                 pk=conflict.pk

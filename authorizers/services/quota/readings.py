@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from authorizers.capabilities import capability_apis
-from authorizers.models import Authorizer, QuotaReading
+from authorizers.models import AccountEvent, Authorizer, QuotaReading
+from authorizers.services.events import account_event_record
 from authorizers.services.quota.stops import quota_key
 from authorizers.services.tokens.call import RequestToken, authorizer_call
 from authorizers.services.tokens.errors import AuthorizerTokenRefreshError, AuthorizerUnavailable
@@ -121,10 +122,13 @@ def _count_reset(authorizer_id: int, *, at_least: int, lift: bool) -> int:
         used = authorizer_quota_resets_used(row) + (1 if lift else 0)
         row.quota_resets = {"month": quota_month(), "count": max(used, at_least)}
         fields = ["quota_resets", "updated_at"]
+        lifted = sorted(row.quota_stops or {}) if lift else []
         if lift:
             row.quota_stops = {}
             fields.append("quota_stops")
         row.save(update_fields=fields)
+        if lifted:
+            account_event_record(row, type=AccountEvent.Type.QUOTA_RESTORED, extra={"apis": lifted})
     return row.quota_resets["count"]
 
 

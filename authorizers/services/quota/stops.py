@@ -10,7 +10,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from authorizers.models import Authorizer
+from authorizers.models import AccountEvent, Authorizer
+from authorizers.services.events import account_event_record
 from wechat.errors import WeChatQuotaExceeded
 from wechat.quota import quota_resets_at
 
@@ -51,9 +52,16 @@ def authorizer_quota_stop(*, authorizer: Authorizer, api: str, error: WeChatQuot
     stop = {"until": until.isoformat(), "rid": error.rid}
     with transaction.atomic():
         row = Authorizer.objects.select_for_update().get(pk=authorizer.pk)
+        already = api in (row.quota_stops or {})
         row.quota_stops = {**(row.quota_stops or {}), api: stop}
         # save(): post_save drops the merchant API's cached copy of the row.
         row.save(update_fields=["quota_stops", "updated_at"])
+        if not already:
+            account_event_record(
+                row,
+                type=AccountEvent.Type.QUOTA_EXHAUSTED,
+                extra={"api": api, "until": until.isoformat()},
+            )
     authorizer.quota_stops = row.quota_stops
     cache.delete(quota_key(authorizer.appid, api))  # the next quota read asks WeChat again
     logger.warning(

@@ -14,6 +14,9 @@ this module exists to prevent.
 
 Grants (api_query_auth) are ordered by when the authorization happened instead: each is the
 newest truth about its own authorization, and an older one never replaces a newer one.
+
+Every change a merchant hears about (SPEC 11) is recorded here too, in the same transaction:
+connected, updated, revoked, reauthorization_required and removed (account_event_record).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from authorizers.models import Authorizer, RefreshIntent
+from authorizers.models import AccountEvent, Authorizer, RefreshIntent
 from authorizers.permission_sets import permission_sets_from_func_info
+from authorizers.services.events import account_event_record, account_owner_changed
 from authorizers.services.onboarding.holding import merchant_holding_get
 
 logger = logging.getLogger("authorizers.tokens")
@@ -165,6 +169,12 @@ def token_state_stop(
         fields.append("last_refresh_error")
     _save(row, fields)
     refresh_intents_clear(authorizer_id=row.pk)
+    account_event_record(
+        row,
+        type=AccountEvent.Type.REVOKED
+        if status == Authorizer.Status.REVOKED
+        else AccountEvent.Type.REAUTHORIZATION_REQUIRED,
+    )
     return True
 
 
@@ -187,6 +197,15 @@ def token_state_store_grant(
     if row.pk is not None and token_state_grant_is_older(row, authorized_at=authorized_at):
         logger.warning("authorizer %s: grant older than the stored state ignored", row.appid)
         return False
+    # What the row held before this grant (the caller may already have placed it under a new
+    # owner in memory): decides which events the grant is.
+    before = (
+        Authorizer.objects.filter(pk=row.pk)
+        .values("merchant_id", "status", "permission_sets")
+        .first()
+        if row.pk is not None
+        else None
+    )
     now = timezone.now()
     row.refresh_token = str(authorization_info["authorizer_refresh_token"])
     access_token = str(authorization_info.get("authorizer_access_token") or "")
@@ -225,26 +244,45 @@ def token_state_store_grant(
             ],
         )
     refresh_intents_clear(authorizer_id=row.pk)
+    if (
+        before is None
+        or before["status"] != Authorizer.Status.ACTIVE
+        or before["merchant_id"] != row.merchant_id
+    ):
+        account_owner_changed(row, old_merchant_id=before and before["merchant_id"])
+    elif sorted(before["permission_sets"] or []) != sorted(row.permission_sets or []):
+        account_event_record(row, type=AccountEvent.Type.UPDATED)
     return True
 
 
 def token_state_store_info_grant(
-    row: Authorizer, *, grant: dict[str, Any], seen_version: int, reactivate: bool = False
+    row: Authorizer,
+    *,
+    grant: dict[str, Any],
+    seen_version: int,
+    reactivate: bool = False,
+    profile_changed: bool = False,
 ) -> bool:
     """api_get_authorizer_info's authorization_info: the grant and WeChat's current refresh token.
 
     Only while the row holds `seen_version`. A stopped account stays stopped unless
     `reactivate` (an import found a newer authorization): then it is active again, under the
     holding merchant, since no invite said whose it is.
+    `profile_changed`: the same answer changed the account type or verification (stored by the
+    caller), which is an `authorizer.updated` like a change of permission sets.
     """
     if row.state_version != seen_version:
         logger.info("authorizer %s: info answer outdated, grant not stored", row.appid)
+        if profile_changed and row.status == Authorizer.Status.ACTIVE:
+            account_event_record(row, type=AccountEvent.Type.UPDATED)
         return False
     refresh_token = str(grant.get("authorizer_refresh_token") or "")
     fields: list[str] = []
+    old_merchant_id = None
     if row.status in STOPPED:
         if not (reactivate and refresh_token and refresh_token != row.refresh_token):
             return False
+        old_merchant_id = row.merchant_id
         row.status, row.revoked_at = Authorizer.Status.ACTIVE, None
         row.authorized_at = timezone.now()
         row.merchant = merchant_holding_get()
@@ -259,7 +297,27 @@ def token_state_store_info_grant(
         fields.append("refresh_token")
     if fields:
         _save(row, fields)
+    if old_merchant_id is not None:
+        account_owner_changed(row, old_merchant_id=old_merchant_id)
+    elif profile_changed or "permission_sets" in fields:
+        account_event_record(row, type=AccountEvent.Type.UPDATED)
     return bool(fields)
+
+
+# --- ownership ------------------------------------------------------------------------------
+def token_state_set_owner(row: Authorizer, *, merchant_id: int) -> None:
+    """The account goes to another merchant (a claim, a move, an operator's transfer).
+
+    Not token state, but a change both merchants hear about: the row's owner as the database
+    holds it (the caller may have changed the instance already) is told `removed`.
+    """
+    old_merchant_id = (
+        Authorizer.objects.filter(pk=row.pk).values_list("merchant_id", flat=True).first()
+    )
+    row.merchant_id = merchant_id
+    row.save(update_fields=["merchant", "updated_at"])
+    if old_merchant_id != merchant_id:
+        account_owner_changed(row, old_merchant_id=old_merchant_id)
 
 
 def token_state_new_listed(
