@@ -47,3 +47,10 @@ HTTP_LATENCY = Histogram(
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# The token center (SPEC 12): loans and reports by kind and outcome, never per account or
+# per client (outcome is a closed set: the loan's outcomes and the API's error codes).
+TOKEN_CENTER_REQUESTS = Counter(
+    "token_center_requests_total",
+    "Token center loans and reports of refused tokens, by kind and outcome",
+    ["kind", "outcome"],
+)

@@ -8,6 +8,7 @@ PACKAGES = (
     "authorizers",
     "merchant_api",
     "tags",
+    "token_center",
     "sandbox",
     "platform_app",
 )

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "authorizers",
     "merchant_api",
     "tags",
+    "token_center",
     "sandbox",
 ]
 

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("component", ("component",)),
     ("accounts", ("authorizers",)),
     ("merchant api", ("merchant_api",)),
-    ("apis", ("tags",)),
+    ("apis", ("tags", "token_center")),
     ("project", ("platform_app",)),
 )
 # Beside the product: only its own command imports the stand-in's server, which imports no
