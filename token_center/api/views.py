@@ -72,6 +72,7 @@ def _loan_out(loan: Loan, **ids: str) -> dict:
 
 
 def _loan_serializer(name: str, id_field: str):
+    """Built once per name: drf-spectacular refuses two components of one name."""
     return inline_serializer(
         name,
         {
@@ -131,6 +132,9 @@ class TokenCenterView(APIView):
         return serializer.validated_data["access_token"]
 
 
+AUTHORIZER_LOAN = _loan_serializer("AuthorizerTokenLoan", "appid")
+COMPONENT_LOAN = _loan_serializer("ComponentTokenLoan", "component_appid")
+
 _ACCOUNT_ERRORS = (*_AUTH_ERRORS, api.NotFound, api.AuthorizerRevoked, api.UpstreamUnavailable,
                    api.UpstreamError)  # fmt: skip
 
@@ -147,7 +151,7 @@ class AuthorizerTokenView(TokenCenterView):
         ),
         parameters=[RETRY_AFTER_HEADER],
         responses={
-            200: _loan_serializer("AuthorizerTokenLoan", "appid"),
+            200: AUTHORIZER_LOAN,
             **error_responses(*_ACCOUNT_ERRORS),
         },
     )
@@ -174,7 +178,7 @@ class AuthorizerTokenInvalidView(TokenCenterView):
         request=RefusedTokenSerializer,
         parameters=[RETRY_AFTER_HEADER],
         responses={
-            200: _loan_serializer("AuthorizerTokenLoan", "appid"),
+            200: AUTHORIZER_LOAN,
             **error_responses(api.InvalidRequest, *_ACCOUNT_ERRORS),
         },
     )
@@ -204,7 +208,7 @@ class ComponentTokenView(TokenCenterView):
         ),
         parameters=[RETRY_AFTER_HEADER],
         responses={
-            200: _loan_serializer("ComponentTokenLoan", "component_appid"),
+            200: COMPONENT_LOAN,
             **error_responses(*_COMPONENT_ERRORS),
         },
     )
@@ -221,10 +225,14 @@ class ComponentTokenInvalidView(TokenCenterView):
         operation_id="internal_component_access_token_invalid",
         tags=[TAG],
         summary="Report a component_access_token WeChat refused; get the current one",
+        description=(
+            "As for an account's token: the stored one refused → replaced once, however many "
+            "clients report it; an older one → the current one, without calling WeChat."
+        ),
         request=RefusedTokenSerializer,
         parameters=[RETRY_AFTER_HEADER],
         responses={
-            200: _loan_serializer("ComponentTokenLoan", "component_appid"),
+            200: COMPONENT_LOAN,
             **error_responses(api.InvalidRequest, *_COMPONENT_ERRORS),
         },
     )
