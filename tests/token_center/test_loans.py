@@ -86,6 +86,15 @@ def test_a_client_sees_only_its_merchants_accounts(
     assert component.status_code == 404
     everything = make_borrower("sender")
     assert _get(everything, everything.token_url(BOOKS_APPID)).status_code == 200
+    # A scope narrowed in the admin wins the cached credential at once.
+    from token_center.models import ServiceClient
+
+    client = ServiceClient.objects.get(pk=everything.client_id)
+    client.all_accounts = False
+    client.save()
+    client.merchants.set([coffee.merchant])
+    assert _get(everything, everything.token_url(BOOKS_APPID)).status_code == 404
+    assert _get(everything, everything.token_url(COFFEE_APPID)).status_code == 200
 
 
 def test_revocation_wins_the_cache_and_credentials_are_not_interchangeable(
@@ -197,3 +206,9 @@ def test_every_loan_and_report_is_logged_without_the_token(
     metrics = requests.get(f"{borrower.base_url}/metrics", timeout=30).text
     lines = [line for line in metrics.splitlines() if line.startswith("token_center_requests")]
     assert lines and not [line for line in lines if COFFEE_APPID in line or "client" in line]
+
+
+def test_an_unknown_internal_path_is_a_json_404(live_server):
+    response = requests.get(f"{live_server.url}/internal/v2/anything", timeout=30)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
