@@ -121,14 +121,15 @@ def _on_client_change(sender, instance: ServiceClient, **kwargs) -> None:
 
 
 def _on_scope_change(sender, instance, action: str, pk_set=None, **kwargs) -> None:
-    if not action.startswith("post_"):
-        return
     if isinstance(instance, ServiceClient):
-        hashes = [instance.key_hash]
-    else:  # changed from the merchant's side
-        hashes = list(
-            ServiceClient.objects.filter(pk__in=pk_set or ()).values_list("key_hash", flat=True)
-        )
+        hashes = [instance.key_hash] if action.startswith("post_") else []
+    elif action == "pre_clear":  # a merchant's clients, from the merchant's side
+        hashes = list(instance.service_clients.values_list("key_hash", flat=True))
+    elif action in ("post_add", "post_remove"):
+        rows = ServiceClient.objects.filter(pk__in=pk_set or ())
+        hashes = list(rows.values_list("key_hash", flat=True))
+    else:
+        hashes = []
     if hashes:
         service_client_cache_forget(key_hashes=hashes)
 

@@ -97,3 +97,19 @@ def test_every_internal_endpoint_is_in_the_openapi_document_under_its_own_tag():
         assert operation["tags"] == ["token center"]
         assert operation["security"] == [{"ServiceClientKey": []}]
     assert "refresh_token" not in json.dumps(list(internal.values()))
+
+
+def test_a_scope_changed_from_either_side_wins_the_cached_credential(merchant):
+    from authorizers.models import Merchant
+    from token_center.authentication import service_principal_for_key
+    from token_center.clients import service_client_create
+
+    client, key = service_client_create(name="crm", merchant_names=[merchant.name])
+    assert service_principal_for_key(key, client_ip=None).merchant_ids == {merchant.pk}
+    merchant.service_clients.clear()
+    assert service_principal_for_key(key, client_ip=None).merchant_ids == frozenset()
+    other = Merchant.objects.create(name="Other")
+    other.service_clients.add(client)
+    assert service_principal_for_key(key, client_ip=None).merchant_ids == {other.pk}
+    client.merchants.remove(other)
+    assert service_principal_for_key(key, client_ip=None).merchant_ids == frozenset()
