@@ -212,3 +212,22 @@ def test_an_unknown_internal_path_is_a_json_404(live_server):
     response = requests.get(f"{live_server.url}/internal/v2/anything", timeout=30)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_contracts_borrower_example_works(coffee, make_borrower, wechat_api):
+    from pathlib import Path
+
+    contract = Path(__file__).resolve().parents[2] / "docs" / "CONTRACT.md"
+    section = contract.read_text().split("## 6. Token center", 1)[1]
+    namespace: dict = {}
+    exec(section.split("```python\n", 1)[1].split("```", 1)[0], namespace)
+    borrower = make_borrower()
+    center = namespace["TokenCenter"](borrower.base_url, borrower.raw_key)
+    token = center.token(COFFEE_APPID)
+    assert token_works(wechat_api, COFFEE_APPID, token)
+    assert center.token(COFFEE_APPID) == token  # from its own cache
+    _kill(wechat_api)
+    fresh = center.refused(COFFEE_APPID, token)
+    assert fresh != token and token_works(wechat_api, COFFEE_APPID, fresh)
+    assert center.token(COFFEE_APPID) == fresh
+    assert refresh_calls(wechat_api, COFFEE_APPID) == 1
