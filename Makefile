@@ -48,7 +48,7 @@ EMBEDDED_ENV = DATABASE_URL=sqlite:///$(CURDIR)/var/test-embedded.sqlite3 REDIS_
 	ALLOW_SQLITE_IN_PRODUCTION=1
 EMBEDDED_TESTS = tests/resilience/test_token_state_machine.py tests/authorizers/test_integrity.py \
 	tests/authorizers/test_onboarding_claims.py tests/resilience/test_sqlite_single_flight.py \
-	tests/api tests/tags tests/webhooks
+	tests/api tests/tags tests/webhooks tests/token_center
 
 test: install lint check-migrations browser-deps
 	@$(BIN)/python scripts/test_services.py > /dev/null

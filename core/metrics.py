@@ -53,3 +53,11 @@ WEBHOOK_DELIVERIES = Counter(
     "Webhook delivery attempts by event type and outcome",
     ["event_type", "outcome"],
 )
+
+# The token center (SPEC 12): loans and reports by kind and outcome, never per account or
+# per client (outcome is a closed set: the loan's outcomes and the API's error codes).
+TOKEN_CENTER_REQUESTS = Counter(
+    "token_center_requests_total",
+    "Token center loans and reports of refused tokens, by kind and outcome",
+    ["kind", "outcome"],
+)

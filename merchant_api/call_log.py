@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from django.db.models import Model
 
 from authorizers.models import ApiCall
 
@@ -75,37 +76,51 @@ def api_call_record(
         openid_masked=mask_openid(context.openid),
         item_count=context.item_count,
     )
+    log_row_add(row)
+
+
+def log_row_add(row: Model) -> None:
+    """Write a log row (an ApiCall, or a sibling log's row) with the buffered writer: in
+    the request when API_CALL_LOG_FLUSH_SECONDS is 0, else with the next batch."""
     if settings.API_CALL_LOG_FLUSH_SECONDS <= 0:
         _write([row])
     else:
         _buffer().add(row)
 
 
-def _write(rows: list[ApiCall]) -> None:
+def _write(rows: list[Model]) -> None:
+    by_model: dict[type[Model], list[Model]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    for model, group in by_model.items():
+        _write_model(model, group)
+
+
+def _write_model(model: type[Model], rows: list[Model]) -> None:
     try:
-        ApiCall.objects.bulk_create(rows)
+        model.objects.bulk_create(rows)
         return
     except DatabaseError:
-        logger.warning("batch insert of %d API call(s) failed; writing them one by one", len(rows))
+        logger.warning("batch insert of %d log row(s) failed; writing them one by one", len(rows))
     # One bad row must not take every merchant's rows of this flush with it.
     for row in rows:
         try:
             row.save(force_insert=True)
         except DatabaseError:
             # The answer is already sent; a lost log line must never fail a request.
-            logger.exception("could not record an API call (%s %s)", row.endpoint, row.result)
+            logger.exception("could not record a log row (%s)", type(row).__name__)
 
 
 class _Buffer:
     def __init__(self) -> None:
-        self._rows: list[ApiCall] = []
+        self._rows: list[Model] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="api-call-log", daemon=True)
         self._thread.start()
         atexit.register(self.flush)
 
-    def add(self, row: ApiCall) -> None:
+    def add(self, row: Model) -> None:
         with self._lock:
             self._rows.append(row)
             full = len(self._rows) >= settings.API_CALL_LOG_BATCH

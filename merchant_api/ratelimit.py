@@ -175,10 +175,18 @@ def rate_limit_bucket_key(*, key_id: int) -> str:
 
 
 def rate_limit_take(*, principal, cost: int = 1) -> Decision:
-    limits = limits_for(principal)
+    return rate_limit_take_from(
+        bucket=rate_limit_bucket_key(key_id=principal.key_id),
+        limits=limits_for(principal),
+        cost=cost,
+    )
+
+
+def rate_limit_take_from(*, bucket: str, limits: Limits, cost: int = 1) -> Decision:
+    """`cost` tokens from the bucket under cache key `bucket` (another credential's, e.g. a
+    service client's), on the same backend as the API keys' buckets."""
     try:
-        key = rate_limit_bucket_key(key_id=principal.key_id)
-        return _backend().take(key, limits, max(1, cost))
+        return _backend().take(bucket, limits, max(1, cost))
     except Exception:  # Redis down: fail open, loudly
         logger.warning("rate limiter unavailable; letting the request through", exc_info=True)
         return Decision(True)

@@ -8,6 +8,7 @@ PACKAGES = (
     "authorizers",
     "merchant_api",
     "tags",
+    "token_center",
     "webhooks",
     "sandbox",
     "platform_app",

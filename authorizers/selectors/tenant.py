@@ -77,8 +77,8 @@ def authorizer_cache_keys(appid: str) -> tuple[str, str]:
     return _CACHE.keys(_cache_name(appid))
 
 
-def _cached(row: dict | str, merchant_id: int, appid: str) -> Authorizer:
-    if row == _MISSING or row["merchant_id"] != merchant_id:
+def _cached(row: dict | str, merchant_ids: frozenset[int] | None, appid: str) -> Authorizer:
+    if row == _MISSING or (merchant_ids is not None and row["merchant_id"] not in merchant_ids):
         raise AuthorizerNotFound(appid)
     return _from_cache(row)
 
@@ -87,6 +87,16 @@ def authorizer_get_for_merchant(
     *, merchant_id: int, appid: str, prefetched: dict | None = None
 ) -> Authorizer:
     """`prefetched`: a get_many result covering authorizer_cache_keys(appid), if any."""
+    return authorizer_get_cached(
+        appid=appid, prefetched=prefetched, merchant_ids=frozenset([merchant_id])
+    )
+
+
+def authorizer_get_cached(
+    *, appid: str, merchant_ids: frozenset[int] | None, prefetched: dict | None = None
+) -> Authorizer:
+    """The account by appid, from the same cache, if it is one of `merchant_ids`' (None:
+    any merchant's, for the provider's own services). AuthorizerNotFound otherwise."""
     # No stored appid is longer than the column or holds a NUL (which PostgreSQL refuses
     # in a query parameter: a DataError, i.e. a 500, for a URL like /authorizers/wx%00/).
     if not appid or len(appid) > Authorizer._meta.get_field("appid").max_length or "\x00" in appid:
@@ -95,7 +105,7 @@ def authorizer_get_for_merchant(
     slot = _CACHE.lookup(name, prefetched=prefetched)
     if slot.hit:
         try:
-            return _cached(slot.value, merchant_id, appid)
+            return _cached(slot.value, merchant_ids, appid)
         except FieldDecryptionError:
             pass  # written under a key dropped since: read the row again and re-cache it
     slot = _CACHE.begin_fill(name, slot)
@@ -106,7 +116,7 @@ def authorizer_get_for_merchant(
         raise AuthorizerNotFound(appid)
     row = _to_cache(authorizer)
     _CACHE.fill(name, slot, row, settings.API_AUTHORIZER_CACHE_SECONDS)
-    return _cached(row, merchant_id, appid)
+    return _cached(row, merchant_ids, appid)
 
 
 def authorizer_list_for_merchant(*, merchant_id: int) -> list[Authorizer]:

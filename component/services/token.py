@@ -86,18 +86,28 @@ def _usable(token: str, expires_at: datetime | None, margin: timedelta) -> bool:
 
 def component_access_token_get() -> str:
     """Cache, then the database without a lock, then the single-flight fetch."""
+    return component_access_token_current()[0]
+
+
+def component_access_token_current() -> tuple[str, datetime]:
+    """component_access_token_get() with the token's expiry (for lending it out)."""
     cached = _cached_token()
     if cached and _usable(cached[0], cached[1], TOKEN_SAFETY_MARGIN):
-        return cached[0]
+        return cached
     state = component_state_get()
     if _usable(state.access_token, state.access_token_expires_at, TOKEN_SAFETY_MARGIN):
         _cache_token(state.access_token, state.access_token_expires_at)
-        return state.access_token
+        return state.access_token, state.access_token_expires_at
     return _fetch_single_flight(stale_token=None, margin=TOKEN_SAFETY_MARGIN)
 
 
 def component_access_token_refresh(*, stale_token: str | None = None) -> str:
     """Replace a token WeChat called dead; if another caller already did, use theirs."""
+    return component_access_token_replace(stale_token=stale_token)[0]
+
+
+def component_access_token_replace(*, stale_token: str | None) -> tuple[str, datetime]:
+    """component_access_token_refresh() with the token's expiry."""
     return _fetch_single_flight(stale_token=stale_token, margin=TOKEN_SAFETY_MARGIN, force=True)
 
 
@@ -152,7 +162,9 @@ def _push_request_claim() -> bool:
     )
 
 
-def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: bool = False) -> str:
+def _fetch_single_flight(
+    *, stale_token: str | None, margin: timedelta, force: bool = False
+) -> tuple[str, datetime]:
     try:
         return _fetch_under_lock(stale_token=stale_token, margin=margin, force=force)
     except ComponentTicketMissing:
@@ -161,13 +173,15 @@ def _fetch_single_flight(*, stale_token: str | None, margin: timedelta, force: b
         raise
 
 
-def _fetch_under_lock(*, stale_token: str | None, margin: timedelta, force: bool) -> str:
+def _fetch_under_lock(
+    *, stale_token: str | None, margin: timedelta, force: bool
+) -> tuple[str, datetime]:
     with transaction.atomic():
         state = _state_for_update()
         current_ok = _usable(state.access_token, state.access_token_expires_at, margin)
         if current_ok and (not force or state.access_token != stale_token):
             _cache_token(state.access_token, state.access_token_expires_at)
-            return state.access_token
+            return state.access_token, state.access_token_expires_at
         token, expires_at = _fetch(state)
         state.access_token = token
         state.access_token_expires_at = expires_at
@@ -181,7 +195,7 @@ def _fetch_under_lock(*, stale_token: str | None, margin: timedelta, force: bool
             ]
         )
     _cache_token(token, expires_at)
-    return token
+    return token, expires_at
 
 
 def _fetch(state: ComponentState) -> tuple[str, datetime]:

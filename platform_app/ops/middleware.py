@@ -100,12 +100,15 @@ class ProbeMiddleware:
         return self.get_response(request)
 
 
-# Where platform_app.urls mounts the merchant API (it reads it from here).
+# Where platform_app.urls mounts the merchant API and the token center (it reads them here).
 API_PREFIX = "/api/"
+INTERNAL_PREFIX = "/internal/"
+_BYPASSED = (API_PREFIX, INTERNAL_PREFIX)
 
 
 class ApiBypassMiddleware:
     """Answers /api/ here: everything listed after this middleware serves browsers only.
+    /internal/ (the token center, the same kind of API) is answered the same way.
 
     Sessions, CSRF, the auth user and messages do nothing for an API request (the merchant
     API authenticates its own Bearer keys, its views are CSRF-exempt, and every /api/ path
@@ -123,7 +126,7 @@ class ApiBypassMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(API_PREFIX):
+        if not request.path_info.startswith(_BYPASSED):
             return self.get_response(request)
         request.get_host()  # raises DisallowedHost for a Host outside ALLOWED_HOSTS
         match = get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)

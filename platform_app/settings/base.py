@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "merchant_api",
     "tags",
     "webhooks",
+    "token_center",
     "sandbox",
 ]
 

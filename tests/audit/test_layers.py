@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("component", ("component",)),
     ("accounts", ("authorizers",)),
     ("merchant api", ("merchant_api",)),
-    ("apis", ("tags",)),
+    ("apis", ("tags", "token_center")),
     ("webhooks", ("webhooks",)),
     ("project", ("platform_app",)),
 )

@@ -15,6 +15,10 @@ service's WeChat transport does: kept-alive connections, no layers on top.
 Configured by the harness (tests/bench/tags_support.py) through the environment:
 FLOOR_SANDBOX_URL, FLOOR_ACCESS_TOKEN (the authorizer's token, read from the product's row
 after onboarding), FLOOR_APPID and FLOOR_API_KEY.
+
+It also answers the token center's loan (GET /internal/v1/authorizers/{appid}/access-token)
+the least way: the key checked in a dict, the token from the environment, no upstream call
+(tests/bench/bench_token_center.py).
 """
 
 from __future__ import annotations
@@ -54,8 +58,26 @@ def _answer(start_response: StartResponse, status: str, body: dict) -> Iterable[
     return [data]
 
 
+_LOAN = re.compile(r"/internal/v1/authorizers/(?P<appid>[^/]+)/access-token")
+_LOAN_BODY = {
+    "appid": os.environ["FLOOR_APPID"],
+    "access_token": os.environ["FLOOR_ACCESS_TOKEN"],
+    "expires_at": "2099-01-01T00:00:00+00:00",
+}
+
+
+def _loan(environ: dict, start_response: StartResponse, appid: str) -> Iterable[bytes]:
+    scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme != "Bearer" or _KEYS.get(key) != appid:
+        return _answer(start_response, "401 Unauthorized", {"error": {"code": "unauthorized"}})
+    return _answer(start_response, "200 OK", _LOAN_BODY)
+
+
 def application(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-    """WSGI entry point: one tag lookup, or 404/401/502 with a JSON error."""
+    """WSGI entry point: one tag lookup (or loan), or 404/401/502 with a JSON error."""
+    loan = _LOAN.fullmatch(environ.get("PATH_INFO", ""))
+    if loan is not None and environ["REQUEST_METHOD"] == "GET":
+        return _loan(environ, start_response, loan["appid"])
     match = _PATH.fullmatch(environ.get("PATH_INFO", ""))
     if match is None or environ["REQUEST_METHOD"] != "GET":
         return _answer(start_response, "404 Not Found", {"error": {"code": "not_found"}})

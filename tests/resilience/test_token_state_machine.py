@@ -4,14 +4,18 @@ A hypothesis state machine drives one Official Account in the sandbox (refresh t
 rotating, the replaced one accepted for WeChat's 5-minute grace) through every writer of its
 token state, in any order: request-path, sweep and forced refreshes, info sync, list import,
 re-authorization through the owner's and another merchant's invite, `unauthorized` (on time
-and late), a WeChat answer delayed across another rule, and a crash between WeChat's answer
-and our commit. After every step:
+and late), a WeChat answer delayed across another rule, a crash between WeChat's answer
+and our commit, and a provider's service borrowing the token from the token center and
+reporting it refused (the one it was lent, maybe replaced since, or the stored one). After
+every step:
 
 - an active account's stored refresh token is one the sandbox accepts, and once time passed
   (the sweep ran, WeChat's grace ended) exactly the current one;
 - the merchant API answered no 5xx;
 - the owner changed only by SPEC section 9's rules;
-- a revoked account made no WeChat call.
+- a revoked account made no WeChat call;
+- a loan or report answered the stored token (never a refresh token), or 410 for a stopped
+  account without a WeChat call.
 
 Short in `make test` (also on SQLite: the Makefile runs this module again on the embedded
 default), long under `make resilience`. Prints how many sequences and steps it tried.
@@ -27,6 +31,7 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection
+from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -56,6 +61,7 @@ from component.services.token import component_ticket_store
 from sandbox.demo import COFFEE_APPID, demo_openid
 from tests.api.support import make_tenant, tags_url
 from tests.component.pushes import deliver, push_xml
+from token_center.clients import service_client_create
 
 pytestmark = [pytest.mark.django_db]
 
@@ -66,8 +72,9 @@ WECHAT_CALLS = ("api_authorizer_token", "api_get_authorizer_info", "getidlist")
 INNER = ("forced_refresh", "sweep_refresh", "reauthorize_owner", "unauthorized")
 
 
-def _machine(sandbox, tenants, web, totals):
+def _machine(sandbox, tenants, web, borrower, totals):
     world = sandbox.state
+    loan_url = f"/internal/v1/authorizers/{APPID}/access-token"
 
     class TokenStateMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -83,6 +90,7 @@ def _machine(sandbox, tenants, web, totals):
             component_ticket_store(ticket=world.issue_ticket(), received_at=timezone.now())
             self.owner = tenants[0]
             self.unconfirmed = False  # a crash left an answer unstored (still in WeChat's grace)
+            self.lent = ""  # the token the token center lent the borrower last
             self._authorize(self.owner)
 
         # -- helpers ----------------------------------------------------------------------
@@ -199,10 +207,16 @@ def _machine(sandbox, tenants, web, totals):
         def delayed_answer(self, call: str, inner: str) -> None:
             """The sync's or import's answer left WeChat, then `inner` ran, then it arrived."""
             real = getattr(ComponentClient, call)
+            ran: list[str] = []
 
             def delayed(client, *args, **kwargs):
                 answer = real(client, *args, **kwargs)
-                self._run(inner)
+                # Once: `inner` may call the same API itself (a refresh refused with 61023
+                # asks get_authorizer_info for WeChat's refresh token), and that answer is
+                # not the delayed one.
+                if not ran:
+                    ran.append(inner)
+                    self._run(inner)
                 return answer
 
             with mock.patch.object(ComponentClient, call, delayed):
@@ -253,6 +267,34 @@ def _machine(sandbox, tenants, web, totals):
             if status == Authorizer.Status.REVOKED:
                 assert self._calls() == before
 
+        def _borrowed(self, response, status: str, before: dict[str, int]) -> None:
+            assert response.status_code < 500, response.content
+            if status in STOPPED:
+                assert response.status_code == 410, response.content
+                assert self._calls() == before
+                return
+            if response.status_code != 200:
+                return  # a refresh WeChat refused (the account is stopped now)
+            row = self._row()
+            assert response.json()["access_token"] == row.access_token
+            assert row.refresh_token not in response.content.decode()
+            self.lent = row.access_token
+
+        @rule()
+        def borrower_loan(self) -> None:
+            row, before = self._row(), self._calls()
+            self._borrowed(borrower.get(loan_url), row.status, before)
+
+        @rule(stored=st.booleans())
+        def borrower_report(self, stored: bool) -> None:
+            row, before = self._row(), self._calls()
+            # A stopped account stores no token: the borrower still holds some token.
+            refused = (row.access_token if stored or not self.lent else self.lent) or "lent-once"
+            response = borrower.post(
+                loan_url + "/invalid", {"access_token": refused}, content_type="application/json"
+            )
+            self._borrowed(response, row.status, before)
+
         # -- invariants -------------------------------------------------------------------
         @invariant()
         def stored_refresh_token_is_accepted(self) -> None:
@@ -289,8 +331,10 @@ def _run(sandbox, django_settings, client, resilience_figures, *, examples: int,
     sandbox.state.settings.rotate_refresh_token = True
     sandbox.state.settings.refresh_token_grace_seconds = GRACE
     tenants = [make_tenant("Merchant A"), make_tenant("Merchant B")]
+    _, service_key = service_client_create(name="borrower")
+    borrower = Client(HTTP_AUTHORIZATION=f"Bearer {service_key}")
     totals = {"sequences": 0, "steps": 0, "clock": 0}
-    machine = _machine(sandbox, tenants, client, totals)
+    machine = _machine(sandbox, tenants, client, borrower, totals)
     run_state_machine_as_test(
         machine,
         settings=settings(
