@@ -105,11 +105,11 @@ def _component(*, with_last_event: bool) -> dict:
     }
 
 
-def _eligibility() -> list[dict]:
+def _eligibility(counts_by_capability: dict[str, dict[str, int]]) -> list[dict]:
     url = reverse("admin:authorizers_authorizer_changelist")
     rows = []
     for capability in capabilities_registered():
-        counts = sel.authorizer_count_by_eligibility(capability=capability)
+        counts = counts_by_capability[capability.name]
         action = capability.action or f"use {capability.title}"
         for kind, label in sel.ELIGIBILITY_KINDS.items():
             text = f"Can {action}" if kind == "usable" else f"Cannot: {label.lower()}"
@@ -142,7 +142,8 @@ def dashboard_sections(user) -> dict[str, bool]:
 
 def _authorizer_sections() -> dict:
     url = reverse("admin:authorizers_authorizer_changelist")
-    by_status = sel.authorizer_count_by_status()
+    counts = sel.authorizer_counts(capabilities=capabilities_registered())
+    by_status = counts.by_status
     statuses = [
         {"label": label, "count": by_status[value], "value": value, "url": f"{url}?status={value}"}
         for value, label in Authorizer.Status.choices
@@ -153,7 +154,7 @@ def _authorizer_sections() -> dict:
     ]
     return {
         "statuses": statuses,
-        "eligibility": _eligibility(),
+        "eligibility": _eligibility(counts.eligibility),
         "expiring": expiring,
         "needing_reauth": sel.authorizer_list_needing_reauth(),
         "conflicts": sel.ownership_conflict_list_open(),
