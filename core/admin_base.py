@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from .db_scale import distinct_values
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Logs and credentials are written by the service, never edited by hand."""
@@ -19,7 +21,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def indexed_values_filter(field_name: str, title: str) -> type[admin.SimpleListFilter]:
     """A list filter on a column's values, listed through its index (core.db_scale's
     distinct_values) instead of Django's SELECT DISTINCT over the whole table."""
-    from .db_scale import distinct_values
 
     class IndexedValuesFilter(admin.SimpleListFilter):
         parameter_name = field_name

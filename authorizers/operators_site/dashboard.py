@@ -16,6 +16,7 @@ from django.utils import timezone
 from authorizers.capabilities import capabilities_registered
 from authorizers.models import Authorizer
 from authorizers.selectors import dashboard as sel
+from authorizers.services.retention import RETAINED_LOGS, logs_prune_last_run
 from component.services.token import component_ticket_expired
 
 from .labels import humanize_age, humanize_until
@@ -169,6 +170,27 @@ def _api_call_sections() -> dict:
     }
 
 
+def _retention(user) -> list[dict]:
+    """Each log the operator may view: its size, oldest row, retention, last prune."""
+    last = logs_prune_last_run() or {}
+    rows = []
+    for log in RETAINED_LOGS:
+        opts = log.model._meta
+        if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            continue
+        size = sel.log_size(model=log.model, time_field=log.time_field)
+        rows.append(
+            {
+                "title": log.title,
+                "rows": f"about {size.rows}" if size.estimated else str(size.rows),
+                "oldest": humanize_age(size.oldest) if size.oldest else "none",
+                "days": log.days,
+                "deleted": last.get("deleted", {}).get(log.name),
+            }
+        )
+    return rows
+
+
 def dashboard_view(request, site: AdminSite):
     can = dashboard_sections(request.user)
     context = {**site.each_context(request), "title": "Dashboard", "can": can}
@@ -179,4 +201,6 @@ def dashboard_view(request, site: AdminSite):
         context.update(_authorizer_sections())
     if can["api_calls"]:
         context.update(_api_call_sections())
+    context["retention"] = _retention(request.user)
+    context["retention_last_run"] = (logs_prune_last_run() or {}).get("at")
     return TemplateResponse(request, "admin/dashboard.html", context)

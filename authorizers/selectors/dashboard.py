@@ -17,6 +17,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from component.models import ComponentEvent, ComponentState
+from core.db_scale import EXACT_COUNT_UP_TO, estimated_count
 
 from ..account_type import VERIFIED_Q
 from ..capabilities import Capability
@@ -208,6 +209,27 @@ def authorizer_recent_events(
     *, authorizer: Authorizer, limit: int = 20
 ) -> QuerySet[ComponentEvent]:
     return ComponentEvent.objects.filter(authorizer_appid=authorizer.appid)[:limit]
+
+
+# --- log retention ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogSize:
+    rows: int
+    estimated: bool
+    oldest: datetime | None
+
+
+def log_size(*, model, time_field: str) -> LogSize:
+    """A log's rows (PostgreSQL's estimate when large: an exact count scans) and its oldest
+    row's time (the time index's first entry)."""
+    rows = model.objects.all()
+    estimate = estimated_count(rows)
+    estimated = estimate is not None and estimate > EXACT_COUNT_UP_TO
+    count = estimate if estimated else rows.count()
+    oldest = rows.order_by(time_field).values_list(time_field, flat=True).first()
+    return LogSize(count, estimated, oldest)
 
 
 # --- WeChat quota -------------------------------------------------------------------------

@@ -29,4 +29,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "authorizers.tasks.refresh.authorizer_tokens_sweep",
         "schedule": env.float("AUTHORIZER_SWEEP_INTERVAL", default=60.0),
     },
+    "logs-prune": {
+        "task": "authorizers.tasks.retention.logs_prune",
+        "schedule": env.float("RETENTION_PRUNE_INTERVAL", default=3600.0),
+    },
 }
