@@ -56,7 +56,10 @@ class AuthorizerAdmin(admin.ModelAdmin):
     list_display_head = ("display_name", "appid", "merchant", "account_type", "verified", "sets")
     list_display_tail = ("token_expires_in", "display_status")
     list_display_links = ("display_name", "appid")
-    list_filter = ("status", EligibilityFilter, "merchant")
+    # No merchant filter in the sidebar: it would list every merchant on every page. The
+    # merchant's page links here with ?merchant__id__exact=<id>, which still filters.
+    list_filter = ("status", EligibilityFilter)
+    ordering = ("merchant_id", "id")  # the (merchant, id) index's order: no sort of every row
     search_fields = ("appid", "nickname")
     search_help_text = "The start of an appid, or a word of the nickname."
     list_select_related = ("merchant",)

@@ -80,5 +80,13 @@ class Migration(migrations.Migration):
                 name="apicall_rid_idx",
             ),
         ),
+        migrations.AddIndex(
+            model_name="authorizer",
+            index=models.Index(
+                condition=models.Q(("status", "active"), _negated=True),
+                fields=["-updated_at"],
+                name="authorizer_stopped_recent_idx",
+            ),
+        ),
         migrations.RunPython(nickname_trigram_index, drop_nickname_trigram_index),
     ]

@@ -66,6 +66,12 @@ class Authorizer(models.Model):
             models.Index(fields=["merchant", "id"], name="authorizer_merchant_id_idx"),
             # A merchant's accounts counted by status (its admin page) from the index alone.
             models.Index(fields=["merchant", "status"], name="authorizer_merchant_status_idx"),
+            # The dashboard's accounts needing re-authorization, most recent first.
+            models.Index(
+                fields=["-updated_at"],
+                condition=~models.Q(status="active"),
+                name="authorizer_stopped_recent_idx",
+            ),
         ]
         # PostgreSQL also has a trigram index on UPPER(nickname) for the admin's search
         # (migration 0004_scale_indexes; pg_trgm), which Django's Meta cannot express.

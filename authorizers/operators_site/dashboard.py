@@ -143,7 +143,7 @@ def dashboard_sections(user) -> dict[str, bool]:
 
 def _authorizer_sections() -> dict:
     url = reverse("admin:authorizers_authorizer_changelist")
-    counts = sel.authorizer_counts(capabilities=capabilities_registered())
+    counts = sel.authorizer_counts_recent(capabilities=capabilities_registered())
     by_status = counts.by_status
     statuses = [
         {"label": label, "count": by_status[value], "value": value, "url": f"{url}?status={value}"}

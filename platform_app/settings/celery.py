@@ -29,6 +29,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "authorizers.tasks.refresh.authorizer_tokens_sweep",
         "schedule": env.float("AUTHORIZER_SWEEP_INTERVAL", default=60.0),
     },
+    "dashboard-counts": {
+        "task": "authorizers.tasks.retention.dashboard_counts",
+        "schedule": env.float("DASHBOARD_COUNTS_INTERVAL", default=60.0),
+    },
     "logs-prune": {
         "task": "authorizers.tasks.retention.logs_prune",
         "schedule": env.float("RETENTION_PRUNE_INTERVAL", default=3600.0),

@@ -117,3 +117,25 @@ def test_dashboard_shows_the_logs_and_the_last_prune(admin_client, retention):
     html = admin_client.get(reverse("admin:dashboard")).content.decode()
     assert "<td>Merchant API call log</td><td>1</td>" in html
     assert "<td>30 days</td><td>1</td>" in html
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_are_kept_by_beat_and_read_from_the_cache(admin_client):
+    from django.conf import settings
+
+    from authorizers.models import Authorizer, Merchant
+    from authorizers.selectors.dashboard import authorizer_counts_forget
+    from authorizers.tasks.retention import dashboard_counts_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboard-counts"]
+    assert entry["task"] == "authorizers.tasks.retention.dashboard_counts"
+    merchant = Merchant.objects.create(name="Counted")
+    Authorizer.objects.create(merchant=merchant, appid="wxcounted1")
+    dashboard_counts_task.apply()
+    Authorizer.objects.create(merchant=merchant, appid="wxcounted2")
+    active = '</span></td><td><a href="/admin/authorizers/authorizer/?status=active"'
+    html = admin_client.get(reverse("admin:dashboard")).content.decode()
+    assert f'<span class="wxt-count">1{active}' in html  # beat's count, a minute old at most
+    authorizer_counts_forget()
+    html = admin_client.get(reverse("admin:dashboard")).content.decode()
+    assert f'<span class="wxt-count">2{active}' in html
