@@ -133,7 +133,8 @@ def authorizer_count_by_status(*, merchant_id: int | None = None) -> dict[str, i
     rows = Authorizer.objects.all()
     if merchant_id is not None:
         rows = rows.filter(merchant_id=merchant_id)
-    counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by("status"))
+    # COUNT(*), not COUNT(id): the (merchant, status) index alone answers it (id is not in it).
+    counts = dict(rows.values_list("status").annotate(n=Count("*")).order_by("status"))
     return {status: counts.get(status, 0) for status in Authorizer.Status.values}
 
 
