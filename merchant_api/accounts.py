@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import asdict
+from urllib.parse import urlencode
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from authorizers.account_type import authorizer_verified
 from authorizers.capabilities import capabilities_evaluate
 from authorizers.models import Authorizer
-from authorizers.selectors.tenant import authorizer_list_for_merchant
+from authorizers.selectors.tenant import authorizer_page_for_merchant
 from authorizers.services.quota.readings import authorizer_quota_list
 
 from . import errors as api
@@ -67,6 +71,32 @@ def _authorizer_out(authorizer: Authorizer) -> dict:
 
 _ERRORS = (api.Unauthenticated, api.RateLimited)
 
+PAGE_SIZE_DEFAULT = 100
+PAGE_SIZE_MAX = 500
+
+
+def cursor_encode(last_id: int) -> str:
+    """Opaque to clients: where the next page starts (after this id)."""
+    return base64.urlsafe_b64encode(f"a{last_id}".encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        if text[:1] != "a" or not text[1:].isdigit() or len(text) > 20:
+            raise ValueError
+        return int(text[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise api.InvalidRequest("cursor: Use the `next` link of the previous page.") from None
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None:
+        return PAGE_SIZE_DEFAULT
+    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_SIZE_MAX:
+        raise api.InvalidRequest(f"limit: A whole number from 1 to {PAGE_SIZE_MAX}.")
+    return int(raw)
+
 
 class AuthorizerListView(MerchantApiView):
     endpoint = "authorizer_list"
@@ -76,21 +106,52 @@ class AuthorizerListView(MerchantApiView):
             ref_name = "AuthorizerList"
 
         authorizers = AuthorizerSerializer(many=True)
+        next = serializers.URLField(
+            allow_null=True,
+            help_text="The next page's URL (same `limit`); null on the last page.",
+        )
 
     @extend_schema(
         operation_id="authorizers_list",
-        summary="Your authorized accounts",
+        summary="Your authorized accounts, a page at a time",
         description=(
-            "Every Official Account authorized to the platform through your invites, with its "
-            "status, the permission sets it granted and, per capability, whether it can be "
-            "used and why not."
+            "The Official Accounts authorized to the platform through your invites, with their "
+            "status, the permission sets they granted and, per capability, whether they can be "
+            "used and why not. In a stable order (oldest first), at most `limit` per page; "
+            "follow `next` until it is null to read them all. An account added while you page "
+            "appears on a later page; none is listed twice."
         ),
-        parameters=[RETRY_AFTER_HEADER],
-        responses={200: OutputSerializer, **error_responses(*_ERRORS)},
+        parameters=[
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                description=(
+                    f"Accounts per page, 1 to {PAGE_SIZE_MAX} (default {PAGE_SIZE_DEFAULT})."
+                ),
+            ),
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                description="Opaque: taken from the previous page's `next` link.",
+            ),
+            RETRY_AFTER_HEADER,
+        ],
+        responses={200: OutputSerializer, **error_responses(*_ERRORS, api.InvalidRequest)},
     )
     def get(self, request):
-        authorizers = authorizer_list_for_merchant(merchant_id=self.principal.merchant_id)
-        return Response({"authorizers": [_authorizer_out(a) for a in authorizers]})
+        limit = _page_size(request.query_params.get("limit"))
+        cursor = request.query_params.get("cursor")
+        after_id = cursor_decode(cursor) if cursor is not None else None
+        authorizers, more = authorizer_page_for_merchant(
+            merchant_id=self.principal.merchant_id, after_id=after_id, limit=limit
+        )
+        next_url = None
+        if more:
+            query = urlencode({"limit": limit, "cursor": cursor_encode(authorizers[-1].pk)})
+            next_url = request.build_absolute_uri(f"{request.path}?{query}")
+        return Response(
+            {"authorizers": [_authorizer_out(a) for a in authorizers], "next": next_url}
+        )
 
 
 class AuthorizerDetailView(MerchantApiView):

@@ -20,6 +20,7 @@ from authorizers.operators_site.labels import (
     verified_label,
 )
 from authorizers.services.quota.readings import QUOTA_RESETS_PER_MONTH, authorizer_quota_resets_used
+from core.db_scale import EstimatedCountPaginator
 
 from ..capabilities import Capability, capabilities_registered
 from ..models import Authorizer
@@ -27,6 +28,7 @@ from ..selectors.dashboard import (
     authorizer_quota_readings,
     authorizer_recent_api_calls,
     authorizer_recent_events,
+    authorizer_search_q,
     ownership_conflict_list_open_for,
 )
 from .authorizer_actions import (
@@ -57,10 +59,18 @@ class AuthorizerAdmin(admin.ModelAdmin):
     list_display_head = ("name_and_appid", "merchant", "account_type_verified", "sets")
     list_display_tail = ("token_expires_in", "display_status")
     list_display_links = ("name_and_appid",)
-    list_filter = ("status", EligibilityFilter, "merchant")
+    # No merchant filter in the sidebar: it would list every merchant on every page. The
+    # merchant's page links here with ?merchant__id__exact=<id>, which still filters.
+    list_filter = ("status", EligibilityFilter)
+    ordering = ("merchant_id", "id")  # the (merchant, id) index's order: no sort of every row
     search_fields = ("appid", "nickname")
+    search_help_text = "The start of an appid, or a word of the nickname."
     list_select_related = ("merchant",)
     list_per_page = 50
+    # A million accounts: no second count of the whole table, and an estimate above a few
+    # thousand rows instead of a count that reads them all.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = (refresh_token_now, sync_info, check_quota, reset_quota, mark_revoked)
     exclude = SECRET_FIELDS
     change_form_template = "admin/authorizers/authorizer/change_form.html"
@@ -86,6 +96,15 @@ class AuthorizerAdmin(admin.ModelAdmin):
             "merchant's invite, it moves there only while revoked or needing re-authorization; "
             "while active it stays, and the claim appears under Ownership conflicts."
         )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*SECRET_FIELDS)  # never shown: not decrypted
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(authorizer_search_q(term)), False
 
     def get_list_display(self, request):
         columns = [_capability_column(c) for c in capabilities_registered()]

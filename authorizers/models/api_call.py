@@ -27,7 +27,24 @@ class ApiCall(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["merchant", "-created_at"])]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"]),
+            # The admin's filters, newest first, each read from its own index.
+            models.Index(fields=["result", "-created_at"], name="apicall_result_recent_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="apicall_endpoint_recent_idx"),
+            # An account's recent calls: those linked to it, and those logged before it was
+            # stored (its appid only; the partial index holds only those).
+            models.Index(
+                fields=["authorizer", "-created_at"], name="apicall_authorizer_recent_idx"
+            ),
+            models.Index(
+                fields=["authorizer_appid", "-created_at"],
+                condition=models.Q(authorizer__isnull=True),
+                name="apicall_unlinked_recent_idx",
+            ),
+            # The call log's search by rid: only failed calls carry one.
+            models.Index(fields=["rid"], condition=~models.Q(rid=""), name="apicall_rid_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.result}"

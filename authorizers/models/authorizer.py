@@ -60,7 +60,21 @@ class Authorizer(models.Model):
 
     class Meta:
         ordering = ["merchant_id", "nickname", "appid"]
-        indexes = [models.Index(fields=["status", "access_token_expires_at"])]
+        indexes = [
+            models.Index(fields=["status", "access_token_expires_at"]),
+            # The merchant API's account list: a merchant's accounts by id, page after page.
+            models.Index(fields=["merchant", "id"], name="authorizer_merchant_id_idx"),
+            # A merchant's accounts counted by status (its admin page) from the index alone.
+            models.Index(fields=["merchant", "status"], name="authorizer_merchant_status_idx"),
+            # The dashboard's accounts needing re-authorization, most recent first.
+            models.Index(
+                fields=["-updated_at"],
+                condition=~models.Q(status="active"),
+                name="authorizer_stopped_recent_idx",
+            ),
+        ]
+        # PostgreSQL also has a trigram index on UPPER(nickname) for the admin's search
+        # (migration 0006_scale_indexes; pg_trgm), which Django's Meta cannot express.
 
     def __str__(self) -> str:
         return f"{self.nickname or self.appid}"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from authorizers.capabilities import capabilities_registered
 from authorizers.models import Authorizer
 from authorizers.selectors import dashboard as sel
+from authorizers.services.retention import RETAINED_LOGS, logs_prune_last_run
 from component.services.token import component_ticket_expired
 
 from .labels import humanize_age, humanize_until
@@ -124,11 +125,11 @@ def _component(*, with_last_event: bool) -> dict:
     }
 
 
-def _eligibility() -> list[dict]:
+def _eligibility(counts_by_capability: dict[str, dict[str, int]]) -> list[dict]:
     url = reverse("admin:authorizers_authorizer_changelist")
     rows = []
     for capability in capabilities_registered():
-        counts = sel.authorizer_count_by_eligibility(capability=capability)
+        counts = counts_by_capability[capability.name]
         action = capability.action or f"use {capability.title}"
         for kind, label in sel.ELIGIBILITY_KINDS.items():
             text = f"Can {action}" if kind == "usable" else f"Cannot: {label.lower()}"
@@ -161,7 +162,8 @@ def dashboard_sections(user) -> dict[str, bool]:
 
 def _authorizer_sections() -> dict:
     url = reverse("admin:authorizers_authorizer_changelist")
-    by_status = sel.authorizer_count_by_status()
+    counts = sel.authorizer_counts_recent(capabilities=capabilities_registered())
+    by_status = counts.by_status
     statuses = [
         {"label": label, "count": by_status[value], "value": value, "url": f"{url}?status={value}"}
         for value, label in Authorizer.Status.choices
@@ -172,7 +174,7 @@ def _authorizer_sections() -> dict:
     ]
     return {
         "statuses": statuses,
-        "eligibility": _eligibility(),
+        "eligibility": _eligibility(counts.eligibility),
         "expiring": expiring,
         "needing_reauth": sel.authorizer_list_needing_reauth(),
         "conflicts": sel.ownership_conflict_list_open(),
@@ -185,6 +187,27 @@ def _api_call_sections() -> dict:
         "recent_errors": sel.api_call_list_recent_errors(),
         "chart": chart_geometry(sel.api_call_count_per_hour(hours=24)),
     }
+
+
+def _retention(user) -> list[dict]:
+    """Each log the operator may view: its size, oldest row, retention, last prune."""
+    last = logs_prune_last_run() or {}
+    rows = []
+    for log in RETAINED_LOGS:
+        opts = log.model._meta
+        if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            continue
+        size = sel.log_size(model=log.model, time_field=log.time_field)
+        rows.append(
+            {
+                "title": log.title,
+                "rows": f"about {size.rows}" if size.estimated else str(size.rows),
+                "oldest": humanize_age(size.oldest) if size.oldest else "none",
+                "days": log.days,
+                "deleted": last.get("deleted", {}).get(log.name),
+            }
+        )
+    return rows
 
 
 def dashboard_view(request, site: AdminSite):
@@ -202,4 +225,6 @@ def dashboard_view(request, site: AdminSite):
         for line in DASHBOARD_LINES
         if request.user.has_perm(line.permission)
     ]
+    context["retention"] = _retention(request.user)
+    context["retention_last_run"] = (logs_prune_last_run() or {}).get("at")
     return TemplateResponse(request, "admin/dashboard.html", context)

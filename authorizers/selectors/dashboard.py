@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from component.models import ComponentEvent, ComponentState
+from core.db_scale import EXACT_COUNT_UP_TO, estimated_count
 
 from ..account_type import VERIFIED_Q
 from ..capabilities import Capability
@@ -69,18 +71,70 @@ def authorizer_eligibility_q(*, capability: Capability, kind: str) -> Q:
 
 
 def authorizer_count_by_eligibility(*, capability: Capability) -> dict[str, int]:
-    return {
-        kind: Authorizer.objects.filter(authorizer_eligibility_q(capability=capability, kind=kind))
-        .distinct()
-        .count()
-        for kind in ELIGIBILITY_KINDS
+    return authorizer_counts(capabilities=[capability]).eligibility[capability.name]
+
+
+@dataclass(frozen=True)
+class AuthorizerCounts:
+    by_status: dict[str, int]
+    eligibility: dict[str, dict[str, int]]  # capability name -> kind -> count
+
+
+def authorizer_counts(*, capabilities: list[Capability]) -> AuthorizerCounts:
+    """Accounts by status and, per capability, by eligibility kind: one pass over the table
+    (one aggregate of filtered counts) instead of a count, or a DISTINCT count, each."""
+    aggregates = {
+        f"s_{i}": Count("id", filter=Q(status=value))
+        for i, value in enumerate(Authorizer.Status.values)
     }
-
-
-def authorizer_count_by_status() -> dict[str, int]:
-    counts = dict(
-        Authorizer.objects.values_list("status").annotate(n=Count("id")).order_by("status")
+    for c, capability in enumerate(capabilities):
+        for k, kind in enumerate(ELIGIBILITY_KINDS):
+            q = authorizer_eligibility_q(capability=capability, kind=kind)
+            aggregates[f"e_{c}_{k}"] = Count("id", filter=q)
+    row = Authorizer.objects.aggregate(**aggregates)
+    return AuthorizerCounts(
+        by_status={v: row[f"s_{i}"] for i, v in enumerate(Authorizer.Status.values)},
+        eligibility={
+            capability.name: {kind: row[f"e_{c}_{k}"] for k, kind in enumerate(ELIGIBILITY_KINDS)}
+            for c, capability in enumerate(capabilities)
+        },
     )
+
+
+_COUNTS_KEY = "dashboard:authorizer-counts"
+# Beat recounts every DASHBOARD_COUNTS_INTERVAL (60 s); an entry outlives two of its runs.
+COUNTS_CACHE_SECONDS = 150
+
+
+def authorizer_counts_store(*, capabilities: list[Capability]) -> AuthorizerCounts:
+    """Count now and keep the counts for the dashboard (beat's `dashboard-counts`)."""
+    counts = authorizer_counts(capabilities=capabilities)
+    cache.set(_COUNTS_KEY, counts, COUNTS_CACHE_SECONDS)
+    return counts
+
+
+def authorizer_counts_recent(*, capabilities: list[Capability]) -> AuthorizerCounts:
+    """The counts beat kept (at most a minute or so old), or counted now if there are none:
+    one pass over a million accounts costs seconds, too long for every dashboard view."""
+    counts = cache.get(_COUNTS_KEY)
+    if isinstance(counts, AuthorizerCounts) and set(counts.eligibility) == {
+        c.name for c in capabilities
+    }:
+        return counts
+    return authorizer_counts_store(capabilities=capabilities)
+
+
+def authorizer_counts_forget() -> None:
+    """After a change an operator expects to see counted at once (tests, bulk actions)."""
+    cache.delete(_COUNTS_KEY)
+
+
+def authorizer_count_by_status(*, merchant_id: int | None = None) -> dict[str, int]:
+    rows = Authorizer.objects.all()
+    if merchant_id is not None:
+        rows = rows.filter(merchant_id=merchant_id)
+    # COUNT(*), not COUNT(id): the (merchant, status) index alone answers it (id is not in it).
+    counts = dict(rows.values_list("status").annotate(n=Count("*")).order_by("status"))
     return {status: counts.get(status, 0) for status in Authorizer.Status.values}
 
 
@@ -157,16 +211,64 @@ def component_event_last() -> ComponentEvent | None:
     return ComponentEvent.objects.order_by("-received_at").first()
 
 
-def authorizer_recent_api_calls(*, authorizer: Authorizer, limit: int = 20) -> QuerySet[ApiCall]:
-    return ApiCall.objects.filter(
-        Q(authorizer=authorizer) | Q(authorizer__isnull=True, authorizer_appid=authorizer.appid)
-    ).select_related("merchant")[:limit]
+def authorizer_recent_api_calls(*, authorizer: Authorizer, limit: int = 20) -> list[ApiCall]:
+    """Newest first: the calls linked to the account, and those logged with its appid alone
+    (before it was stored). Two queries, each the newest `limit` of its own index, merged:
+    one query ORing both reads every match before it can sort them."""
+    linked = ApiCall.objects.filter(authorizer=authorizer).order_by("-created_at", "-id")
+    unlinked = ApiCall.objects.filter(
+        authorizer__isnull=True, authorizer_appid=authorizer.appid
+    ).order_by("-created_at", "-id")
+    calls = [
+        *linked.select_related("merchant")[:limit],
+        *unlinked.select_related("merchant")[:limit],
+    ]
+    calls.sort(key=lambda c: (c.created_at, c.pk), reverse=True)
+    return calls[:limit]
+
+
+def authorizer_search_q(term: str) -> Q:
+    """The admin's account search: an appid prefix (the appid's pattern index on PostgreSQL)
+    or a part of the nickname, any case (the trigram index on UPPER(nickname), where
+    migration 0004 could create it; a scan elsewhere, e.g. on SQLite)."""
+    return Q(appid__startswith=term) | Q(nickname__icontains=term)
+
+
+def api_call_search_q(term: str) -> Q:
+    """The call log's search: an account's appid (its calls, linked or not) or a rid."""
+    ids = list(Authorizer.objects.filter(appid=term).values_list("id", flat=True)[:1])
+    return (
+        Q(authorizer_id__in=ids)
+        | Q(authorizer__isnull=True, authorizer_appid=term)
+        | (~Q(rid="") & Q(rid=term))
+    )
 
 
 def authorizer_recent_events(
     *, authorizer: Authorizer, limit: int = 20
 ) -> QuerySet[ComponentEvent]:
     return ComponentEvent.objects.filter(authorizer_appid=authorizer.appid)[:limit]
+
+
+# --- log retention ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogSize:
+    rows: int
+    estimated: bool
+    oldest: datetime | None
+
+
+def log_size(*, model, time_field: str) -> LogSize:
+    """A log's rows (PostgreSQL's estimate when large: an exact count scans) and its oldest
+    row's time (the time index's first entry)."""
+    rows = model.objects.all()
+    estimate = estimated_count(rows)
+    estimated = estimate is not None and estimate > EXACT_COUNT_UP_TO
+    count = estimate if estimated else rows.count()
+    oldest = rows.order_by(time_field).values_list(time_field, flat=True).first()
+    return LogSize(count, estimated, oldest)
 
 
 # --- WeChat quota -------------------------------------------------------------------------

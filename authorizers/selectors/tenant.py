@@ -119,8 +119,28 @@ def authorizer_get_cached(
     return _cached(row, merchant_ids, appid)
 
 
-def authorizer_list_for_merchant(*, merchant_id: int) -> list[Authorizer]:
-    return list(Authorizer.objects.filter(merchant_id=merchant_id).order_by("nickname", "appid"))
+# What the API's account list shows of a row: the tokens (decrypted on load) are not in it.
+AUTHORIZER_LIST_FIELDS = (
+    "id",
+    "appid",
+    "nickname",
+    "service_type",
+    "verify_type",
+    "permission_sets",
+    "status",
+)
+
+
+def authorizer_page_for_merchant(
+    *, merchant_id: int, after_id: int | None, limit: int
+) -> tuple[list[Authorizer], bool]:
+    """Up to `limit` of the merchant's accounts with an id above `after_id`, by id (a keyset
+    page: the (merchant, id) index serves it at any depth); and whether more follow."""
+    rows = Authorizer.objects.filter(merchant_id=merchant_id)
+    if after_id is not None:
+        rows = rows.filter(id__gt=after_id)
+    page = list(rows.only(*AUTHORIZER_LIST_FIELDS).order_by("id")[: limit + 1])
+    return page[:limit], len(page) > limit
 
 
 def authorizer_cache_forget(*, appid: str) -> None:

@@ -37,6 +37,7 @@ from authorizers.services.tokens.sweep import (
     authorizer_token_busy_unmark,
     authorizer_token_in_flight_seconds,
     authorizer_tokens_due,
+    authorizer_tokens_queued_mark,
     authorizer_tokens_refresh_many,
     authorizer_tokens_unconfirmed,
     refresh_results_count,
@@ -59,9 +60,11 @@ def _retry_countdown(retries: int) -> float:
 def authorizer_tokens_sweep() -> dict[str, int]:
     authorizer_token_gauges_update()
     batches = authorizer_tokens_due()
-    # A batch still queued when the next sweep runs is dropped: that sweep lists its ids again.
+    # A batch still queued after `expires` is dropped; its ids are marked queued for as long,
+    # so later sweeps skip them while it waits and list them again once it is dropped.
     expires = max(30.0, float(settings.CELERY_BEAT_SCHEDULE["authorizer-token-sweep"]["schedule"]))
     for ids in batches:
+        authorizer_tokens_queued_mark(authorizer_ids=ids, seconds=expires)
         authorizer_refresh_batch_task.apply_async((ids,), expires=expires)
     for ids in authorizer_tokens_unconfirmed():
         authorizer_refresh_batch_task.apply_async((ids,), {"force": True}, expires=expires)

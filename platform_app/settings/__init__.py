@@ -7,5 +7,6 @@ from .celery import *  # noqa: F403
 from .database import *  # noqa: F403
 from .logging import *  # noqa: F403
 from .refresh import *  # noqa: F403
+from .retention import *  # noqa: F403
 from .security import *  # noqa: F403
 from .wechat import *  # noqa: F403

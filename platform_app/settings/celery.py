@@ -36,6 +36,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhook_deliveries_sweep",
         "schedule": env.float("WEBHOOK_SWEEP_INTERVAL", default=10.0),
     },
+    "dashboard-counts": {
+        "task": "authorizers.tasks.retention.dashboard_counts",
+        "schedule": env.float("DASHBOARD_COUNTS_INTERVAL", default=60.0),
+    },
+    "logs-prune": {
+        "task": "authorizers.tasks.retention.logs_prune",
+        "schedule": env.float("RETENTION_PRUNE_INTERVAL", default=3600.0),
+    },
 }
 
 # Webhook attempts (an HTTP POST to a merchant's server, up to 10 s each) have a queue of their

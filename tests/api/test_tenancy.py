@@ -39,4 +39,4 @@ def test_another_merchants_accounts_are_not_found(onboard, tenant, other_tenant,
             assert error_of(theirs) == error_of(unknown)
             assert getidlist_calls(wechat_api) == calls
     listing = other_tenant.client.get("/api/v1/authorizers/")
-    assert listing.status_code == 200 and listing.json() == {"authorizers": []}
+    assert listing.status_code == 200 and listing.json() == {"authorizers": [], "next": None}

@@ -171,3 +171,60 @@ def test_refresh_task_stops_quietly_for_a_revoked_account(sandbox):
     account = onboard(sandbox, COFFEE_APPID, expires_in=-1)
     sandbox.state.revoke(COFFEE_APPID)
     assert authorizer_refresh_task.apply(args=(account.pk,)).get() == "revoked"
+
+
+@pytest.mark.django_db
+def test_a_second_sweep_never_queues_ids_still_waiting(monkeypatch):
+    """No worker consumes: the second sweep must not queue the first sweep's ids again."""
+    from authorizers.models import Merchant
+    from authorizers.tasks import refresh as tasks
+
+    merchant = Merchant.objects.create(name="Sweep")
+    soon = timezone.now() + timedelta(seconds=60)
+    due = Authorizer.objects.bulk_create(
+        Authorizer(merchant=merchant, appid=f"wxsweep{i}", refresh_token="r",
+                   access_token_expires_at=soon)
+        for i in range(3)
+    )  # fmt: skip
+    queued = []
+    monkeypatch.setattr(
+        tasks.authorizer_refresh_batch_task,
+        "apply_async",
+        lambda args, kwargs=None, **options: queued.append(list(args[0])),
+    )
+    monkeypatch.setattr(tasks, "authorizer_token_gauges_update", lambda: None)
+    assert tasks.authorizer_tokens_sweep()["due"] == 3
+    assert tasks.authorizer_tokens_sweep()["due"] == 0
+    assert sorted(i for ids in queued for i in ids) == sorted(a.pk for a in due)
+
+
+@pytest.mark.django_db
+def test_sweep_selection_is_served_by_the_status_expiry_index():
+    """Many stopped and fresh accounts, a few due: the plan reads the due ones through the
+    index (`status = active` in its condition), never the stopped ones."""
+    from django.db import connection
+
+    from authorizers.models import Merchant
+    from authorizers.selectors.tokens import authorizer_list_expiring
+
+    if connection.vendor != "postgresql":
+        pytest.skip("reads PostgreSQL's plan")
+    merchant = Merchant.objects.create(name="Plan")
+    now = timezone.now()
+    rows = [
+        Authorizer(merchant=merchant, appid=f"wxplan{i}", refresh_token="r",
+                   status=Authorizer.Status.REVOKED if i % 2 else Authorizer.Status.ACTIVE,
+                   access_token_expires_at=now + timedelta(seconds=60 if i < 10 else 7000))
+        for i in range(4000)
+    ]  # fmt: skip
+    Authorizer.objects.bulk_create(rows, batch_size=1000)
+    query = authorizer_list_expiring(within=timedelta(minutes=15)).values("id")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE authorizers_authorizer")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan
+    conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any("(status)::text = 'active'::text" in line for line in conditions), plan
+    assert any("access_token_expires_at <" in line for line in conditions), plan

@@ -92,7 +92,7 @@ def test_another_merchants_key_gets_404_on_every_endpoint(authorizer_factory, me
                 checked += 1
     assert checked >= 4
     listing = intruder.get("/api/v1/authorizers/")
-    assert listing.status_code == 200 and listing.json() == {"authorizers": []}
+    assert listing.status_code == 200 and listing.json() == {"authorizers": [], "next": None}
     assert {a["appid"] for a in owner.get("/api/v1/authorizers/").json()["authorizers"]} == {
         COFFEE_APPID,
         BOOKS_APPID,

@@ -76,6 +76,15 @@ def authorizer_token_busy_mark(*, authorizer_id: int, seconds: float) -> None:
     cache.set(_RETRY_MARK.format(authorizer_id), 1, timeout=max(1, int(seconds) + 30))
 
 
+def authorizer_tokens_queued_mark(*, authorizer_ids: list[int], seconds: float) -> None:
+    """Queued for a refresh: the sweep leaves them alone for `seconds` (the queued message's
+    own expiry), so sweeps that run while no worker consumes never queue an id twice. The
+    worker's in-flight mark replaces it, and a settled refresh removes it."""
+    if authorizer_ids:
+        timeout = max(1, int(seconds))
+        cache.set_many({_RETRY_MARK.format(i): 1 for i in authorizer_ids}, timeout=timeout)
+
+
 def authorizer_token_busy_unmark(*, authorizer_id: int) -> None:
     cache.delete(_RETRY_MARK.format(authorizer_id))
 
