@@ -104,7 +104,7 @@ def test_a_write_lock_held_past_the_timeout_is_a_retryable_503_not_a_500(
 
 _FORCED_REFRESH = """
 import os
-from authorizers.services.tokens import authorizer_refresh_access_token
+from authorizers.services.tokens.refresh import authorizer_refresh_access_token
 
 authorizer_id = int(os.environ["REFRESH_AUTHORIZER_ID"])
 print(authorizer_refresh_access_token(authorizer_id=authorizer_id, force=True).version)
