@@ -18,7 +18,19 @@ pytestmark = pytest.mark.django_db
 
 UNKNOWN_APPID = "wx00000000000000ff"
 # Endpoints without an appid in the path, and why they cannot leak another merchant's rows.
-WITHOUT_APPID = {"api/v1/authorizers/": "lists the caller's own accounts (checked below)"}
+WITHOUT_APPID = {
+    "api/v1/authorizers/": "lists the caller's own accounts (checked below)",
+    "api/v1/webhooks/": "lists the caller's own endpoints (tests/webhooks, per merchant)",
+}
+# Endpoints keyed by a webhook endpoint's id: another merchant's id is 404 on each of them,
+# proven by tests/webhooks/test_delivery.py::test_endpoints_api_is_per_merchant.
+BY_ENDPOINT_ID = {
+    "api/v1/webhooks/<int:endpoint_id>/",
+    "api/v1/webhooks/<int:endpoint_id>/rotate-secret",
+    "api/v1/webhooks/<int:endpoint_id>/test",
+    "api/v1/webhooks/<int:endpoint_id>/deliveries",
+    "api/v1/webhooks/<int:endpoint_id>/deliveries/<str:msg_id>/replay",
+}
 PARAMETERS = {"appid", "openid"}
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -74,6 +86,9 @@ def test_another_merchants_key_gets_404_on_every_endpoint(authorizer_factory, me
     for route, pattern in api_v1_endpoints():
         if "<" not in route:
             assert route in WITHOUT_APPID, f"{route}: a new endpoint without an appid; cover it"
+            continue
+        if "endpoint_id>" in route:
+            assert route in BY_ENDPOINT_ID, f"{route}: a new webhook endpoint route; cover it"
             continue
         for method in _methods(pattern):
             body = {"openids": [demo_openid(COFFEE_APPID, 0)]} if method != "get" else None

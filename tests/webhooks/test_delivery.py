@@ -146,6 +146,7 @@ def test_endpoints_api_is_per_merchant(receiver, private_targets):
         ("post", "/rotate-secret"),
         ("post", "/test"),
         ("get", "/deliveries"),
+        ("post", "/deliveries/msg_2KWPBgLlAfxdpx2AI54pPJ85f4W/replay"),
     ]:
         response = getattr(theirs.client, method)(f"/api/v1/webhooks/{hook['id']}{suffix}")
         assert response.status_code == 404, (method, suffix)
